@@ -61,6 +61,17 @@ size_t tl_platform_build_id(const uint8_t **id);
  * Must be callable from any context, including fault handlers. */
 void tl_platform_stim_safe(void);
 
+/* Diagnostic used by the `theraloop` group's fault-test command: deliberately raise a
+ * CPU fault of the given kind so that the fault path (stimulator safe state, fault
+ * record, reset, reason "fault" on the next boot) can be exercised end to end.
+ * Does not return on hardware for a known kind; unknown kinds are ignored (returns). */
+typedef enum {
+    TL_FAULT_TRIGGER_BUS_READ = 1,   /* load from an unmapped address (bus fault) */
+    TL_FAULT_TRIGGER_UNDEF_INSN = 2, /* undefined instruction (usage fault) */
+    TL_FAULT_TRIGGER_DIV_ZERO = 3,   /* integer divide by zero (usage fault) */
+} tl_fault_trigger_t;
+void tl_platform_trigger_fault(uint32_t kind);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,39 @@
+/*
+ * systick.c - 1 kHz time base from the Cortex-M SysTick on the core clock.
+ */
+#include <stdatomic.h>
+
+#include "board.h"
+#include "stm32f4_regs.h"
+
+/* SysTick priority (0 = most urgent .. 15). Below the UARTs: a tick delayed by a
+ * short UART interrupt just stays pending, whereas a received byte could be lost. */
+#define TL_SYSTICK_PRIO 8u
+
+static _Atomic uint32_t s_uptime_ms;
+
+void SysTick_Handler(void);
+void SysTick_Handler(void)
+{
+    atomic_store_explicit(&s_uptime_ms,
+                          atomic_load_explicit(&s_uptime_ms, memory_order_relaxed) + 1u,
+                          memory_order_relaxed);
+}
+
+void tl_stm32_systick_init(void)
+{
+    uint32_t reload = tl_stm32_clocks.sysclk_hz / 1000u - 1u;
+    if (reload > TL_SYSTICK_RVR_MAX) {
+        reload = TL_SYSTICK_RVR_MAX; /* unreachable on an F4 (max 168 MHz -> 167999) */
+    }
+    TL_SYSTICK->CSR = 0u;
+    TL_SYSTICK->RVR = reload;
+    TL_SYSTICK->CVR = 0u;
+    tl_scb_set_priority(TL_EXC_SYSTICK, TL_SYSTICK_PRIO);
+    TL_SYSTICK->CSR = TL_SYSTICK_CSR_CLKSOURCE_CPU | TL_SYSTICK_CSR_TICKINT | TL_SYSTICK_CSR_ENABLE;
+}
+
+uint32_t tl_platform_uptime_ms(void)
+{
+    return atomic_load_explicit(&s_uptime_ms, memory_order_relaxed);
+}

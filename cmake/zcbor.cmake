@@ -5,7 +5,9 @@ if(NOT TL_PYTHON)
   message(FATAL_ERROR "TL_PYTHON (the venv's python) is required to locate zcbor; run `make` or pass -DTL_PYTHON=...")
 endif()
 execute_process(
-  COMMAND "${TL_PYTHON}" -c "import os, zcbor; print(os.path.dirname(zcbor.__file__))"
+  # find_spec, not import: the zcbor Python module needs cbor2 < 6, smp needs cbor2 >= 6;
+  # we only use the C library the package ships.
+  COMMAND "${TL_PYTHON}" -c "import importlib.util as u; print(u.find_spec('zcbor').submodule_search_locations[0])"
   OUTPUT_VARIABLE ZCBOR_DIR
   OUTPUT_STRIP_TRAILING_WHITESPACE
   RESULT_VARIABLE _zcbor_rc)

@@ -1,0 +1,61 @@
+/*
+ * platform_host.h - controls of the host (POSIX) board port that only exist on the PC:
+ * where CLI output goes, virtual reboots, and what the core asked of the "hardware"
+ * (used by theraloop-host and by the unit tests; the core never includes this file).
+ *
+ * Virtual reboots: on the host, tl_platform_reset() and tl_platform_trigger_fault() return.
+ * They record the reason the next boot will report; the program that drives the core
+ * (theraloop-host's main loop) picks it up with tl_host_take_reboot() and boots again with
+ * tl_host_boot() + tl_app_init().
+ */
+#ifndef THERALOOP_PLATFORM_HOST_H
+#define THERALOOP_PLATFORM_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "theraloop/fault.h"
+#include "theraloop/platform.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Start a (virtual) run: uptime restarts at 0 and tl_platform_reset_reason() reports
+ * `reason`. The fault record of the previous run stays visible only if reason is
+ * TL_RESET_FAULT. Before the first call the platform behaves as after a power-on boot. */
+void tl_host_boot(tl_reset_reason_t reason);
+
+/* If the core requested a reset or raised a (simulated) fault since the last boot, return
+ * true once and store the reason the next boot should report. */
+bool tl_host_take_reboot(tl_reset_reason_t *reason);
+
+/* CLI output goes to this file descriptor (default 1, stdout). Writes wait up to one
+ * second for a full pipe/pty to drain, then the rest is dropped (counted). */
+void tl_host_set_cli_fd(int fd);
+
+/* Or to a function (tests, fuzzers). NULL restores output to the file descriptor. */
+typedef void (*tl_host_cli_sink_fn)(void *ctx, const uint8_t *data, size_t len);
+void tl_host_set_cli_sink(tl_host_cli_sink_fn fn, void *ctx);
+
+/* Bytes of CLI output dropped because the descriptor did not drain (or failed). */
+uint64_t tl_host_cli_dropped(void);
+
+/* What the core did to the "hardware" since the process started. */
+typedef struct {
+    uint32_t resets;          /* tl_platform_reset() calls */
+    uint32_t stim_safe;       /* tl_platform_stim_safe() calls */
+    uint32_t fault_triggers;  /* tl_platform_trigger_fault() calls */
+    uint32_t last_fault_kind; /* kind passed to the last tl_platform_trigger_fault() */
+} tl_host_counters_t;
+void tl_host_counters(tl_host_counters_t *out);
+
+/* Set (or with NULL, clear) the fault record tl_platform_last_fault() reports. */
+void tl_host_set_fault_record(const tl_fault_record_t *rec);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* THERALOOP_PLATFORM_HOST_H */

@@ -1,0 +1,91 @@
+/*
+ * app.c - the portable application: the management plane (SMP over the CLI serial port)
+ * wired to the board through platform.h. Later features register their SMP groups and
+ * periodic work here.
+ */
+#include "theraloop/app.h"
+
+#include "theraloop/mgmt.h"
+#include "theraloop/platform.h"
+#include "theraloop/smp.h"
+#include "theraloop/smp_serial.h"
+#include "theraloop/version.h"
+
+#include <string.h>
+
+static tl_smp_server_t g_smp;
+static tl_smp_serial_rx_t g_smp_rx;
+static uint8_t g_smp_rx_buf[TL_SMP_BUF_SIZE];
+
+static void cli_write_line(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    tl_platform_cli_write(data, len);
+}
+
+static void smp_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+    (void)ctx;
+    /* Cannot fail: responses are at most TL_SMP_BUF_SIZE bytes. */
+    (void)tl_smp_serial_encode(pkt, len, cli_write_line, NULL);
+}
+
+/* Append a NUL-terminated string to buf[*pos..cap), truncating; keeps room for NUL. */
+static void banner_append(char *buf, size_t cap, size_t *pos, const char *s)
+{
+    while (*s != '\0' && *pos + 1u < cap) {
+        buf[(*pos)++] = *s++;
+    }
+    buf[*pos] = '\0';
+}
+
+/* One human-readable text line on the CLI port at boot, e.g.
+ *   "theraloop 0.1.0 board=stm32f4 reset=power_on build=1a2b3c4d"
+ * SMP clients (smpclient, mcumgr) skip non-SMP lines; people and Renode tests read it. */
+static void print_boot_banner(void)
+{
+    static const char hex[] = "0123456789abcdef";
+    char line[96];
+    size_t pos = 0;
+    banner_append(line, sizeof(line), &pos, "theraloop " TL_VERSION_STRING " board=");
+    banner_append(line, sizeof(line), &pos, tl_platform_board_name());
+    banner_append(line, sizeof(line), &pos, " reset=");
+    banner_append(line, sizeof(line), &pos, tl_reset_reason_name(tl_platform_reset_reason()));
+    banner_append(line, sizeof(line), &pos, " build=");
+    const uint8_t *id = NULL;
+    size_t id_len = tl_platform_build_id(&id);
+    for (size_t i = 0; i < id_len && i < 4u; i++) {
+        char byte_hex[3] = {hex[id[i] >> 4], hex[id[i] & 0x0Fu], '\0'};
+        banner_append(line, sizeof(line), &pos, byte_hex);
+    }
+    banner_append(line, sizeof(line), &pos, "\r\n");
+    tl_platform_cli_write((const uint8_t *)line, strlen(line));
+}
+
+void tl_app_init(void)
+{
+    tl_smp_server_init(&g_smp, smp_output, NULL);
+    tl_smp_serial_rx_init(&g_smp_rx, g_smp_rx_buf, sizeof(g_smp_rx_buf), &g_smp.stats);
+    (void)tl_mgmt_os_register(&g_smp);
+    (void)tl_mgmt_theraloop_register(&g_smp);
+    print_boot_banner();
+}
+
+void tl_app_cli_input(const uint8_t *data, size_t len)
+{
+    while (len > 0u) {
+        const uint8_t *pkt = NULL;
+        size_t pkt_len = 0;
+        size_t used = tl_smp_serial_rx_feed(&g_smp_rx, data, len, &pkt, &pkt_len);
+        if (pkt != NULL) {
+            tl_smp_server_process(&g_smp, pkt, pkt_len);
+        }
+        data += used;
+        len -= used;
+    }
+}
+
+void tl_app_poll(void)
+{
+    (void)tl_smp_server_poll(&g_smp);
+}

@@ -1,0 +1,1 @@
+"""Emulators that run theraloop firmware (QEMU today)."""

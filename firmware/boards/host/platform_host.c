@@ -37,6 +37,8 @@ static struct {
     void *sink_ctx;
     uint64_t cli_dropped;
     tl_host_counters_t counters;
+    bool virtual_clock;
+    uint32_t virtual_ms;
 } g_host = {.cli_fd = 1};
 
 static void now(struct timespec *ts)
@@ -106,9 +108,23 @@ void tl_host_set_fault_record(const tl_fault_record_t *rec)
     g_host.have_fault = true;
 }
 
+void tl_host_use_virtual_clock(bool on)
+{
+    g_host.virtual_clock = on;
+    g_host.virtual_ms = 0;
+}
+
+void tl_host_advance_ms(uint32_t ms)
+{
+    g_host.virtual_ms += ms; /* wraps like the device's 32-bit tick */
+}
+
 uint32_t tl_platform_uptime_ms(void)
 {
     ensure_booted();
+    if (g_host.virtual_clock) {
+        return g_host.virtual_ms;
+    }
     struct timespec t;
     now(&t);
     int64_t ms = ((int64_t)t.tv_sec - (int64_t)g_host.boot_time.tv_sec) * 1000 +

@@ -51,6 +51,12 @@ typedef struct {
 } tl_host_counters_t;
 void tl_host_counters(tl_host_counters_t *out);
 
+/* Simulation time: with the virtual clock on, tl_platform_uptime_ms() returns a counter
+ * that only tl_host_advance_ms() moves (starting at 0), so software-in-the-loop runs are
+ * deterministic and as fast as the CPU allows. Off (the default): CLOCK_MONOTONIC. */
+void tl_host_use_virtual_clock(bool on);
+void tl_host_advance_ms(uint32_t ms);
+
 /* Set (or with NULL, clear) the fault record tl_platform_last_fault() reports. */
 void tl_host_set_fault_record(const tl_fault_record_t *rec);
 

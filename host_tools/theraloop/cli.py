@@ -18,10 +18,12 @@ from typing import Any, NoReturn
 import click
 
 from theraloop import __version__
+from theraloop.bench.cli import bench
 from theraloop.clikit import PROG, CliState, configure_logging
 from theraloop.device import DEFAULT_TIMEOUT_S
 from theraloop.device_cli import echo, info, reset, smp
 from theraloop.errors import ExitCode, TheraloopError
+from theraloop.model.cli import model
 from theraloop.sim.cli import demo, sim
 
 logger = logging.getLogger(__name__)
@@ -109,3 +111,5 @@ main.add_command(reset)
 main.add_command(smp)
 main.add_command(sim)
 main.add_command(demo)
+main.add_command(model)
+main.add_command(bench)

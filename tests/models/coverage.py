@@ -9,6 +9,8 @@ when a required feature has no test model.
 
 from __future__ import annotations
 
+import numpy as np
+
 from theraloop.model.tflite_file import Model, Operator
 
 REQUIRED_OPS: tuple[str, ...] = (
@@ -90,6 +92,14 @@ REQUIRED_COMBINATIONS: tuple[str, ...] = (
     "PACK:INT8",
     "PACK:INT32",
     "SOFTMAX:rank>2",
+    "SPACE_TO_BATCH_ND:rank=3",
+    "SPACE_TO_BATCH_ND:rank=4",
+    "SPACE_TO_BATCH_ND:padded",
+    "SPACE_TO_BATCH_ND:unpadded",
+    "SPACE_TO_BATCH_ND:placeholder_batch",
+    "BATCH_TO_SPACE_ND:cropped",
+    "CONV_2D:dilated_by_space_to_batch",
+    "DEPTHWISE_CONV_2D:dilated_by_space_to_batch",
     "model:inputs>1",
     "model:outputs>1",
 )
@@ -152,7 +162,37 @@ def _op_features(model: Model, op: Operator) -> set[str]:
             out.add("STRIDED_SLICE:stride>1")
     if name == "SOFTMAX" and len(model.tensors[op.inputs[0]].shape) > 2:
         out.add("SOFTMAX:rank>2")
+    if name in ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"):
+        out |= _space_batch_features(model, op)
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D") and _after_space_to_batch(model, op.inputs[0]):
+        out.add(f"{name}:dilated_by_space_to_batch")
     return out
+
+
+def _space_batch_features(model: Model, op: Operator) -> set[str]:
+    name = op.op
+    x = model.tensors[op.inputs[0]]
+    y = model.tensors[op.outputs[0]]
+    block = model.tensors[op.inputs[1]].numpy().ravel()
+    amounts = model.tensors[op.inputs[2]].numpy().ravel()
+    out = {f"{name}:rank={len(x.shape)}"}
+    if name == "SPACE_TO_BATCH_ND":
+        out.add(f"{name}:{'padded' if amounts.any() else 'unpadded'}")
+        # The converter writes batch 1 where the batch is dynamic; the engine computes it.
+        if y.shape[0] != x.shape[0] * int(np.prod(block)):
+            out.add(f"{name}:placeholder_batch")
+    elif amounts.any():
+        out.add(f"{name}:cropped")
+    return out
+
+
+def _after_space_to_batch(model: Model, tensor: int) -> bool:
+    """Whether ``tensor`` comes from a SPACE_TO_BATCH_ND (through reshapes): the converter's
+    lowering of a dilated convolution."""
+    producer = model.producer(tensor)
+    while producer is not None and producer.op in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE"):
+        producer = model.producer(producer.inputs[0])
+    return producer is not None and producer.op == "SPACE_TO_BATCH_ND"
 
 
 def features(model: Model) -> set[str]:

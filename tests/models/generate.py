@@ -397,6 +397,115 @@ def _() -> Built:
 
 
 # --------------------------------------------------------------------------------------
+# Dilated convolutions with a dynamic batch
+#
+# A Keras model built on keras.Input(shape) has a dynamic batch. The converter then lowers
+# every dilated convolution, in any position, to SPACE_TO_BATCH_ND -> [EXPAND_DIMS] ->
+# CONV_2D / DEPTHWISE_CONV_2D -> [RESHAPE] -> BATCH_TO_SPACE_ND (+ ADD for the bias) and
+# writes the intermediate tensors with batch 1 although they hold one batch per block
+# position. The engine computes those shapes (as TensorFlow Lite does at Prepare); TFLM
+# trusts the file and leaves part of the output undefined, so the differential tests
+# check these models against TFLM on theraloop.model.tflm_equivalent's rewrite.
+
+
+def _dyn(shape: tuple[int, ...], *layers: Any) -> Built:
+    x = inp(shape, batch=None)
+    y = x
+    for layer in layers:
+        y = layer(y)
+    names = [type(layer).__name__ for layer in layers]
+    return Built(keras.Model(x, y), {"layer": names, "input": list(shape), "batch": None})
+
+
+@spec("conv1d_dyn_d2_same_first", "dynamic batch: Conv1D 5 filters k3 dilation 2 same, relu")
+def _() -> Built:
+    return _dyn((32, 3), L.Conv1D(5, 3, dilation_rate=2, padding="same", activation="relu"))
+
+
+@spec(
+    "conv1d_dyn_d2_same_after_strided",
+    "dynamic batch: Conv1D k3 stride 2 same, relu -> Conv1D k3 dilation 2 same",
+)
+def _() -> Built:
+    return _dyn(
+        (33, 3),
+        L.Conv1D(6, 3, strides=2, padding="same", activation="relu"),
+        L.Conv1D(5, 3, dilation_rate=2, padding="same"),
+    )
+
+
+@spec(
+    "conv1d_dyn_d3_valid_after_pool",
+    "dynamic batch: MaxPooling1D 2 -> Conv1D 4 filters k4 dilation 3 valid, relu6",
+)
+def _() -> Built:
+    return _dyn(
+        (34, 2),
+        L.MaxPooling1D(2),
+        L.Conv1D(4, 4, dilation_rate=3, padding="valid", activation="relu6"),
+    )
+
+
+@spec(
+    "conv1d_dyn_causal_tcn",
+    "dynamic batch: causal TCN (Conv1D k3 dilations 2, 4, relu) -> global average -> "
+    "Dense 3 -> softmax",
+)
+def _() -> Built:
+    return _dyn(
+        (40, 2),
+        L.Conv1D(6, 3, dilation_rate=2, padding="causal", activation="relu"),
+        L.Conv1D(6, 3, dilation_rate=4, padding="causal", activation="relu"),
+        L.GlobalAveragePooling1D(),
+        L.Dense(3),
+        L.Softmax(),
+    )
+
+
+@spec(
+    "conv2d_dyn_d2_same_after_pool",
+    "dynamic batch: MaxPooling2D 2 -> Conv2D 4 filters 3x3 dilation 2 same, relu",
+)
+def _() -> Built:
+    return _dyn(
+        (12, 14, 2),
+        L.MaxPooling2D(2),
+        L.Conv2D(4, 3, dilation_rate=2, padding="same", activation="relu"),
+    )
+
+
+@spec(
+    "conv2d_dyn_d2x1_valid_after_strided",
+    "dynamic batch: Conv2D 3x3 stride 2 -> Conv2D 4 filters 3x3 dilation (2,1) valid",
+)
+def _() -> Built:
+    return _dyn(
+        (13, 11, 2),
+        L.Conv2D(3, 3, strides=2),
+        L.Conv2D(4, 3, dilation_rate=(2, 1), padding="valid"),
+    )
+
+
+@spec(
+    "dwconv2d_dyn_d2_same_m2",
+    "dynamic batch: Conv2D 1x1 -> DepthwiseConv2D 3x3 dilation 2 multiplier 2 same",
+)
+def _() -> Built:
+    return _dyn(
+        (10, 9, 2),
+        L.Conv2D(3, 1),
+        L.DepthwiseConv2D(3, dilation_rate=2, depth_multiplier=2, padding="same"),
+    )
+
+
+@spec("sepconv1d_dyn_d2_same", "dynamic batch: SeparableConv1D 6 filters k3 dilation 2 same, relu")
+def _() -> Built:
+    return _dyn(
+        (30, 4), L.SeparableConv1D(6, 3, dilation_rate=2, padding="same", activation="relu")
+    )
+
+
+# --------------------------------------------------------------------------------------
 # Dense
 
 
@@ -708,15 +817,32 @@ def _() -> Built:
 
 
 @spec(
-    "space_batch_nd", "SpaceToBatchND (block 2, padded) -> MaxPool 3x3 -> BatchToSpaceND (cropped)"
+    "space_batch_nd",
+    "SpaceToBatchND (block 2, block-aligned, no padding) -> MaxPool 3x3 -> BatchToSpaceND "
+    "(cropped)",
 )
 def _() -> Built:
-    # A pool between the two ops: a conv there is fused back into a dilated CONV_2D.
-    x = inp((10, 10, 3))
-    a = op_layer(lambda t: tf.space_to_batch_nd(t, [2, 2], [[1, 1], [2, 0]]), "s2b")(x)
+    # A pool between the two ops: a conv there is fused back into a dilated CONV_2D. No
+    # padding: TFLM never initialises SPACE_TO_BATCH_ND's pad value, so padded positions
+    # have no reference value (space_to_batch_padded checks them against the math).
+    x = inp((10, 12, 3))
+    a = op_layer(lambda t: tf.space_to_batch_nd(t, [2, 2], [[0, 0], [0, 0]]), "s2b")(x)
     a = L.MaxPooling2D(3, strides=1, padding="valid")(a)
     y = op_layer(lambda t: tf.compat.v1.batch_to_space_nd(t, [2, 2], [[0, 1], [1, 0]]), "b2s")(a)
     return Built(keras.Model(x, y), {"layer": ["tf.space_to_batch_nd", "tf.batch_to_space_nd"]})
+
+
+@spec("space_to_batch_padded", "SpaceToBatchND block (2,3), paddings ((1,2),(2,1)) as the output")
+def _() -> Built:
+    # The padded positions of the output are the zero point (TensorFlow Lite's semantics;
+    # TFLM pads with an uninitialised value): tests/python/test_engine_shapes.py.
+    x = inp((5, 6, 3))
+    y = op_layer(lambda t: tf.space_to_batch_nd(t, [2, 3], [[1, 2], [2, 1]]), "s2b")(x)
+    y = op_layer(lambda t: t * 1.0, "identity")(y)
+    return Built(
+        keras.Model(x, y),
+        {"layer": "tf.space_to_batch_nd", "block": [2, 3], "paddings": [[1, 2], [2, 1]]},
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ static const char *const k_models[] = {
     "stack.tflite",         "tanh.tflite",              "sigmoid.tflite",
     "cropping.tflite",      "zero_padding.tflite",      "shape_dynamic_batch.tflite",
     "expand_squeeze.tflite", "relu_relu6_standalone.tflite",
+    /* dynamic-batch dilated convolutions: shapes computed at load (shape table at the
+     * end of the arena while loading) */
+    "conv1d_dyn_causal_tcn.tflite", "conv2d_dyn_d2_same_after_pool.tflite",
+    "dwconv2d_dyn_d2_same_m2.tflite", "sepconv1d_dyn_d2_same.tflite",
+    "space_to_batch_padded.tflite",
 };
 
 static void test_api_contract(void)
@@ -214,6 +219,34 @@ static void test_unsupported(void)
     free(b.data);
 }
 
+/* SPACE_TO_BATCH_ND pads with the output zero point (the quantized 0.0). */
+static void test_space_to_batch_padding(void)
+{
+    blob_t b = load_file("space_to_batch_padded.tflite");
+    tl_nn_model_t m;
+    TL_EXPECT_EQ(tl_nn_load(&m, b.data, b.len, g_arena, sizeof g_arena), TL_NN_OK);
+    tl_nn_tensor_t in, out;
+    TL_EXPECT_EQ(tl_nn_input(&m, 0, &in), TL_NN_OK);
+    TL_EXPECT_EQ(tl_nn_output(&m, 0, &out), TL_NN_OK);
+    /* [1,5,6,3], block (2,3), paddings ((1,2),(2,1)) -> [6,4,3,3] */
+    TL_EXPECT_EQ(in.bytes, 5 * 6 * 3);
+    TL_EXPECT_EQ(out.ndim, 4);
+    TL_EXPECT_EQ(out.dims[0], 6);
+    TL_EXPECT_EQ(out.bytes, 6 * 4 * 3 * 3);
+    const int8_t fill = (int8_t)(out.zero_point == 77 ? 78 : 77);
+    memset(in.data, (uint8_t)fill, in.bytes);
+    TL_EXPECT_EQ(tl_nn_invoke(&m), TL_NN_OK);
+    size_t n_fill = 0, n_zp = 0;
+    const int8_t *o = out.data;
+    for (size_t i = 0; i < out.bytes; ++i) {
+        n_fill += o[i] == fill;
+        n_zp += o[i] == out.zero_point;
+    }
+    TL_EXPECT_EQ(n_fill, in.bytes);
+    TL_EXPECT_EQ(n_zp, out.bytes - in.bytes);
+    free(b.data);
+}
+
 static void test_truncated_everywhere(void)
 {
     blob_t b = load_file("bench_mlp.tflite");
@@ -262,6 +295,7 @@ int main(void)
     TL_RUN(test_models_exact_arena);
     TL_RUN(test_contract);
     TL_RUN(test_unsupported);
+    TL_RUN(test_space_to_batch_padding);
     TL_RUN(test_truncated_everywhere);
     TL_RUN(test_byte_flips);
     return tl_test_summary();

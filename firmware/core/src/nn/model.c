@@ -72,6 +72,19 @@ tl_nn_status_t tl_nn_tensor_desc(const tl_nn_loader_t *ld, uint32_t index, tl_nn
             return TL_NN_ERR_TENSOR_TOO_LARGE;
         }
     }
+    /* a shape computed at load (validated by tl_nn_prep_set_shape) replaces the file's */
+    for (uint32_t k = 0; k < ld->n_shapes; ++k) {
+        tl_nn_shape_rec_t r;
+        memcpy(&r, ld->arena + ld->top + k * (uint32_t)sizeof r, sizeof r);
+        if (r.tensor == index) {
+            elems = 1;
+            for (uint32_t i = 0; i < r.ndim; ++i) {
+                d->dims[i] = r.dims[i];
+                elems *= (uint64_t)r.dims[i];
+            }
+            break;
+        }
+    }
     d->elems = (uint32_t)elems;
     d->bytes = (uint32_t)(elems * esize);
 
@@ -263,22 +276,73 @@ static uint32_t align4(uint32_t v)
     return (v + 3u) & ~3u;
 }
 
+static void note_peak(tl_nn_loader_t *ld)
+{
+    const uint32_t total = ld->used + tl_nn_shape_table_bytes(ld);
+    if (total > ld->peak) {
+        ld->peak = total;
+    }
+}
+
 void *tl_nn_prep_alloc(tl_nn_prep_t *p, uint32_t size, uint32_t *off)
 {
     tl_nn_loader_t *ld = p->ld;
     uint32_t start = align4(ld->used);
     uint32_t sz = align4(size);
-    if (start > ld->arena_len || sz > ld->arena_len - start) {
+    if (start > ld->top || sz > ld->top - start) {
         ld->overflow = true;
         return NULL;
     }
     ld->used = start + sz;
-    if (ld->used > ld->peak) {
-        ld->peak = ld->used;
-    }
+    note_peak(ld);
     *off = start;
     memset(ld->arena + start, 0, sz);
     return ld->arena + start;
+}
+
+tl_nn_status_t tl_nn_prep_set_shape(tl_nn_prep_t *p, tl_nn_tdesc_t *d, const int32_t *dims)
+{
+    tl_nn_loader_t *ld = p->ld;
+    const uint64_t esize = d->elems != 0 ? d->bytes / d->elems : 0;
+    uint64_t elems = 1;
+    bool same = true;
+    for (uint32_t i = 0; i < d->ndim; ++i) {
+        if (dims[i] < 1) {
+            return TL_NN_ERR_BAD_SHAPE;
+        }
+        elems *= (uint64_t)dims[i];
+        if (elems * esize > TL_NN_MAX_TENSOR_BYTES) {
+            return TL_NN_ERR_TENSOR_TOO_LARGE;
+        }
+        same = same && dims[i] == d->dims[i];
+    }
+    if (same) {
+        return TL_NN_OK;
+    }
+    if ((ld->refs[d->index] & TL_NN_TF_OUTPUT) != 0 || ld->n_shapes == UINT16_MAX) {
+        return TL_NN_ERR_BAD_SHAPE; /* a model output's shape is part of its contract */
+    }
+    tl_nn_shape_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.tensor = (uint16_t)d->index;
+    r.ndim = d->ndim;
+    for (uint32_t i = 0; i < d->ndim; ++i) {
+        r.dims[i] = dims[i];
+        d->dims[i] = dims[i];
+    }
+    d->elems = (uint32_t)elems;
+    d->bytes = (uint32_t)(elems * esize);
+    /* the table grows down from the end of the arena, away from the persistent tables */
+    const uint32_t used = align4(ld->used);
+    if (used > ld->top || ld->top - used < (uint32_t)sizeof r) {
+        ld->overflow = true;
+        return TL_NN_ERR_ARENA_TOO_SMALL;
+    }
+    ld->top -= (uint32_t)sizeof r;
+    memcpy(ld->arena + ld->top, &r, sizeof r);
+    ld->n_shapes += 1u;
+    note_peak(ld);
+    return TL_NN_OK;
 }
 
 static void *loader_alloc(tl_nn_loader_t *ld, uint32_t size)
@@ -301,6 +365,28 @@ static bool op_live(const tl_nn_loader_t *ld, const tl_fb_vec_t *outputs)
         }
     }
     return false;
+}
+
+/* Record the first operator that reads tensor t (writes it, for `write`) as the one that
+ * failed, so an error about a model input or output names where it is used. */
+static void blame_tensor(tl_nn_model_t *m, const tl_nn_loader_t *ld, int32_t t, bool write)
+{
+    for (uint32_t i = 0; i < ld->n_ops; ++i) {
+        int32_t builtin;
+        tl_fb_vec_t ins, outs;
+        tl_fb_table_t op;
+        if (tl_nn_op_info(ld, i, &builtin, &ins, &outs, &op) != TL_NN_OK) {
+            return;
+        }
+        const tl_fb_vec_t *v = write ? &outs : &ins;
+        for (uint32_t k = 0; k < v->n; ++k) {
+            if (tl_fb_vec_i32(&ld->fb, v, k) == t) {
+                m->err_op = (int32_t)i;
+                m->err_opcode = builtin;
+                return;
+            }
+        }
+    }
 }
 
 static tl_nn_status_t load_impl(tl_nn_model_t *m, tl_nn_loader_t *ld)
@@ -368,6 +454,7 @@ static tl_nn_status_t load_impl(tl_nn_model_t *m, tl_nn_loader_t *ld)
         }
         TL_TRY(tl_nn_tensor_desc(ld, (uint32_t)t, &d));
         if (d.type != TL_TT_INT8 && d.type != TL_TT_INT32 && d.type != TL_TT_FLOAT32) {
+            blame_tensor(m, ld, t, k >= ld->inputs.n);
             return TL_NN_ERR_UNSUPPORTED_TYPE;
         }
     }
@@ -515,6 +602,8 @@ static tl_nn_status_t load_impl(tl_nn_model_t *m, tl_nn_loader_t *ld)
     if (st != TL_NN_OK) {
         return st;
     }
+    /* the planner's scratch coexists with the shape table; the activations need neither */
+    temp_bytes += tl_nn_shape_table_bytes(ld);
     uint32_t need = act_base + (act_bytes > temp_bytes ? act_bytes : temp_bytes);
     if (ld->peak > need) {
         need = ld->peak;
@@ -550,6 +639,7 @@ tl_nn_status_t tl_nn_load(tl_nn_model_t *m, const uint8_t *data, size_t len, uin
     ld.fb.len = (uint32_t)len;
     ld.arena = arena;
     ld.arena_len = arena_len > 0x7FFFFFF0u ? 0x7FFFFFF0u : (uint32_t)arena_len;
+    ld.top = ld.arena_len;
     m->model = data;
     m->model_len = (uint32_t)len;
     m->arena = arena;

@@ -219,14 +219,32 @@ typedef struct {
     uint32_t name_len;
 } tl_nn_tdesc_t;
 
-/* Loader state (stack of tl_nn_load). */
+/*
+ * A tensor shape computed at load time that differs from the shape in the file (see
+ * tl_nn_prep_set_shape). Kept in the load-time shape table only: kernels get their
+ * dimensions from their own parameters, the planner sizes tensors while loading.
+ */
+typedef struct {
+    uint16_t tensor;
+    uint8_t ndim;
+    uint8_t reserved;
+    int32_t dims[TL_NN_MAX_DIMS];
+} tl_nn_shape_rec_t;
+
+/*
+ * Loader state (stack of tl_nn_load). The arena holds, while loading, the persistent
+ * tables growing up from 0 (`used`) and the shape table growing down from arena_len
+ * (`top`); `peak` is the most both ever needed together.
+ */
 typedef struct {
     tl_fb_t fb;
     tl_fb_vec_t opcodes, buffers, tensors, ops, inputs, outputs;
     uint8_t *arena;
     uint32_t arena_len;
     uint32_t used;     /* bump allocator position */
-    uint32_t peak;     /* highest bump position reached */
+    uint32_t top;      /* start of the shape table (records up to arena_len) */
+    uint32_t peak;     /* highest used + shape table bytes reached */
+    uint16_t n_shapes; /* records in the shape table */
     bool overflow;     /* an allocation did not fit */
     uint32_t *refs;    /* arena: per-tensor scratch flags, finally tensor refs */
     uint16_t n_tensors;
@@ -268,6 +286,23 @@ tl_nn_status_t tl_nn_prep_counts(const tl_nn_prep_t *p, uint32_t min_in, uint32_
 /* Allocate persistent op storage in the arena (4-byte aligned, zeroed). Returns NULL
  * (and marks the load as out of arena) when it does not fit. */
 void *tl_nn_prep_alloc(tl_nn_prep_t *p, uint32_t size, uint32_t *off);
+
+/*
+ * Give an output tensor `d` of the operator being prepared the shape `dims` (d->ndim
+ * entries) computed from the operator's inputs, as TensorFlow Lite does at Prepare. The
+ * converter writes placeholder dimensions (1) for dynamic ones, e.g. the batch of the
+ * SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND chain of a dilated convolution. A
+ * shape that differs from the file is recorded in the load-time shape table, and every
+ * later tl_nn_tensor_desc() of the tensor (its readers, the planner) sees it; `d` is
+ * updated. Model outputs keep the file's shape (BAD_SHAPE if the computation differs).
+ */
+tl_nn_status_t tl_nn_prep_set_shape(tl_nn_prep_t *p, tl_nn_tdesc_t *d, const int32_t *dims);
+
+/* Bytes of the load-time shape table (it coexists with the planner's scratch). */
+static inline uint32_t tl_nn_shape_table_bytes(const tl_nn_loader_t *ld)
+{
+    return ld->arena_len - ld->top;
+}
 
 /* ---- planner --------------------------------------------------------------------- */
 

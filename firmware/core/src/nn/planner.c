@@ -14,8 +14,9 @@
  * persistent tables) and is act_bytes long.
  *
  * Scratch: 8 bytes per tensor at [act_base, act_base + 8 * n_tensors) while planning
- * (the activation area is unused during load); reported as temp_bytes so the caller can
- * account for it.
+ * (the activation area is unused during load), below the load-time shape table that
+ * tl_nn_tensor_desc() still reads; reported as temp_bytes so the caller can account
+ * for it.
  */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("Os") /* load-time code: size over speed */
@@ -89,7 +90,7 @@ tl_nn_status_t tl_nn_plan(tl_nn_loader_t *ld, uint32_t act_base, uint32_t *act_b
     const uint32_t n = ld->n_tensors;
     *act_bytes = 0;
     *temp_bytes = (uint32_t)sizeof(plan_entry_t) * n;
-    if (act_base > ld->arena_len || *temp_bytes > ld->arena_len - act_base) {
+    if (act_base > ld->top || *temp_bytes > ld->top - act_base) { /* below the shape table */
         return TL_NN_ERR_ARENA_TOO_SMALL;
     }
     plan_entry_t *e = (plan_entry_t *)(void *)(ld->arena + act_base);

@@ -68,9 +68,6 @@ tl_nn_status_t tl_nn_prep_batch_to_space(tl_nn_prep_t *p)
     P->in_h = in.dims[1];
     P->in_w = four ? in.dims[2] : 1;
     P->depth = in.dims[in.ndim - 1];
-    P->out_b = out.dims[0];
-    P->out_h = out.dims[1];
-    P->out_w = four ? out.dims[2] : 1;
     P->block_h = tl_nn_const_i32(&blk, 0);
     P->block_w = four ? tl_nn_const_i32(&blk, 1) : 1;
     P->crop_top = tl_nn_const_i32(&crops, 0);
@@ -78,16 +75,24 @@ tl_nn_status_t tl_nn_prep_batch_to_space(tl_nn_prep_t *p)
     P->crop_left = four ? tl_nn_const_i32(&crops, 2) : 0;
     const int32_t crop_right = four ? tl_nn_const_i32(&crops, 3) : 0;
     if (P->block_h < 1 || P->block_w < 1 || P->crop_top < 0 || crop_bottom < 0 ||
-        P->crop_left < 0 || crop_right < 0 || P->block_h > 0xFFFF || P->block_w > 0xFFFF) {
+        P->crop_left < 0 || crop_right < 0 || P->block_h > 0xFFFF || P->block_w > 0xFFFF ||
+        P->crop_top > 0xFFFF || crop_bottom > 0xFFFF || P->crop_left > 0xFFFF ||
+        crop_right > 0xFFFF) {
         return TL_NN_ERR_UNSUPPORTED_PARAM;
     }
     const int64_t bb = (int64_t)P->block_h * P->block_w;
-    if (tl_nn_smod64(P->in_b, bb) != 0 || (int64_t)P->out_b != tl_nn_sdiv64(P->in_b, bb) ||
-        out.dims[in.ndim - 1] != P->depth ||
-        (int64_t)P->out_h != (int64_t)P->in_h * P->block_h - P->crop_top - crop_bottom ||
-        (int64_t)P->out_w != (int64_t)P->in_w * P->block_w - P->crop_left - crop_right) {
+    const int64_t oh = (int64_t)P->in_h * P->block_h - P->crop_top - crop_bottom;
+    const int64_t ow = (int64_t)P->in_w * P->block_w - P->crop_left - crop_right;
+    if (tl_nn_smod64(P->in_b, bb) != 0 || oh < 1 || ow < 1 || oh > INT32_MAX || ow > INT32_MAX) {
         return TL_NN_ERR_BAD_SHAPE;
     }
+    /* the output shape follows from the input, as in op_space_to_batch.c */
+    P->out_b = (int32_t)tl_nn_sdiv64(P->in_b, bb);
+    P->out_h = (int32_t)oh;
+    P->out_w = (int32_t)ow;
+    const int32_t dims4[4] = {P->out_b, P->out_h, P->out_w, P->depth};
+    const int32_t dims3[3] = {P->out_b, P->out_h, P->depth};
+    TL_TRY(tl_nn_prep_set_shape(p, &out, four ? dims4 : dims3));
     p->kernel = TL_NN_K_BATCH_TO_SPACE;
     p->params_off = off;
     return TL_NN_OK;

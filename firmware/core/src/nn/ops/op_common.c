@@ -117,9 +117,10 @@ int32_t tl_nn_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filt
     return pad > 0 ? (int32_t)pad : 0;
 }
 
-tl_nn_status_t tl_nn_window(uint8_t padding, const tl_nn_tdesc_t *in, const tl_nn_tdesc_t *out,
-                            int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh,
-                            int32_t dw, int32_t *oh, int32_t *ow, int32_t *ph, int32_t *pw)
+tl_nn_status_t tl_nn_window(tl_nn_prep_t *p, uint8_t padding, const tl_nn_tdesc_t *in,
+                            tl_nn_tdesc_t *out, int32_t out_c, int32_t kh, int32_t kw,
+                            int32_t sh, int32_t sw, int32_t dh, int32_t dw, int32_t *oh,
+                            int32_t *ow, int32_t *ph, int32_t *pw)
 {
     if (padding > TL_PAD_VALID || sw < 1 || sh < 1 || sw > 0xFFFF || sh > 0xFFFF ||
         !tl_nn_filter_ok(kh, dh) || !tl_nn_filter_ok(kw, dw)) {
@@ -130,13 +131,20 @@ tl_nn_status_t tl_nn_window(uint8_t padding, const tl_nn_tdesc_t *in, const tl_n
     }
     *oh = tl_nn_out_size(padding, in->dims[1], kh, sh, dh);
     *ow = tl_nn_out_size(padding, in->dims[2], kw, sw, dw);
-    if (*oh < 1 || *ow < 1 || out->dims[0] != in->dims[0] || out->dims[1] != *oh ||
-        out->dims[2] != *ow) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    const int32_t dims[4] = {in->dims[0], *oh, *ow, out_c};
+    TL_TRY(tl_nn_prep_set_shape(p, out, dims));
     *ph = tl_nn_padding(sh, dh, in->dims[1], kh, *oh);
     *pw = tl_nn_padding(sw, dw, in->dims[2], kw, *ow);
     return TL_NN_OK;
+}
+
+tl_nn_status_t tl_nn_shape_like(tl_nn_prep_t *p, tl_nn_tdesc_t *out, const tl_nn_tdesc_t *in)
+{
+    if (in->ndim != out->ndim) {
+        /* element-wise on the flat data: a different rank keeps the file's shape */
+        return in->elems == out->elems ? TL_NN_OK : TL_NN_ERR_BAD_SHAPE;
+    }
+    return tl_nn_prep_set_shape(p, out, in->dims);
 }
 
 

@@ -57,12 +57,17 @@ static inline int64_t tl_nn_smod64(int64_t n, int64_t d)
 /*
  * Sliding-window geometry shared by CONV_2D, DEPTHWISE_CONV_2D and the pools: checks the
  * options (strides/dilations >= 1, padding SAME/VALID, effective filter within limits),
- * that `out` is [N, oh, ow, C?] for the 4-D `in` (the channel dimension is the caller's),
- * and returns the output size and TFLite's top/left padding.
+ * gives the 4-D `out` the shape [N, oh, ow, out_c] computed from the 4-D `in` (see
+ * tl_nn_prep_set_shape), and returns the output size and TFLite's top/left padding.
  */
-tl_nn_status_t tl_nn_window(uint8_t padding, const tl_nn_tdesc_t *in, const tl_nn_tdesc_t *out,
-                            int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh,
-                            int32_t dw, int32_t *oh, int32_t *ow, int32_t *ph, int32_t *pw);
+tl_nn_status_t tl_nn_window(tl_nn_prep_t *p, uint8_t padding, const tl_nn_tdesc_t *in,
+                            tl_nn_tdesc_t *out, int32_t out_c, int32_t kh, int32_t kw,
+                            int32_t sh, int32_t sw, int32_t dh, int32_t dw, int32_t *oh,
+                            int32_t *ow, int32_t *ph, int32_t *pw);
+
+/* Give `out` the shape of `in` (element-wise unary operators). With a different rank the
+ * element counts must agree and the file's shape stays. */
+tl_nn_status_t tl_nn_shape_like(tl_nn_prep_t *p, tl_nn_tdesc_t *out, const tl_nn_tdesc_t *in);
 
 /* Read an int32 from possibly unaligned constant data. */
 static inline int32_t tl_nn_rd_i32(const void *p)

@@ -270,10 +270,8 @@ tl_nn_status_t tl_nn_prep_conv(tl_nn_prep_t *p)
         return TL_NN_ERR_BAD_SHAPE;
     }
     int32_t oh, ow, ph, pw;
-    TL_TRY(tl_nn_window(padding, &in, &out, kh, kw, sh, sw, dh, dw, &oh, &ow, &ph, &pw));
-    if (out.dims[3] != oc_n) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    TL_TRY(tl_nn_window(p, padding, &in, &out, oc_n, kh, kw, sh, sw, dh, dw, &oh, &ow, &ph,
+                        &pw));
     const uint64_t depth = (uint64_t)kh * (uint64_t)kw * (uint64_t)cpg;
     if (depth > TL_NN_MAX_ACCUM_DEPTH) {
         return TL_NN_ERR_TENSOR_TOO_LARGE;

@@ -95,10 +95,8 @@ tl_nn_status_t tl_nn_prep_depthwise(tl_nn_prep_t *p)
         return TL_NN_ERR_BAD_SHAPE;
     }
     int32_t oh, ow, ph, pw;
-    TL_TRY(tl_nn_window(padding, &in, &out, kh, kw, sh, sw, dh, dw, &oh, &ow, &ph, &pw));
-    if (out.dims[3] != oc_n) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    TL_TRY(tl_nn_window(p, padding, &in, &out, oc_n, kh, kw, sh, sw, dh, dw, &oh, &ow, &ph,
+                        &pw));
     uint32_t poff;
     dw_params_t *P = tl_nn_prep_alloc(p, sizeof *P, &poff);
     if (P == NULL) {

@@ -37,9 +37,7 @@ tl_nn_status_t tl_nn_prep_dequantize(tl_nn_prep_t *p)
     TL_TRY(tl_nn_prep_out(p, 0, &out));
     TL_TRY(tl_nn_req_int8(&in));
     TL_TRY(tl_nn_req_type(&out, TL_TT_FLOAT32));
-    if (in.elems != out.elems) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    TL_TRY(tl_nn_shape_like(p, &out, &in));
     uint32_t off;
     dequantize_params_t *P = tl_nn_prep_alloc(p, sizeof *P, &off);
     if (P == NULL) {

@@ -40,9 +40,7 @@ tl_nn_status_t tl_nn_prep_leaky_relu(tl_nn_prep_t *p)
     TL_TRY(tl_nn_prep_out(p, 0, &out));
     TL_TRY(tl_nn_req_int8(&in));
     TL_TRY(tl_nn_req_int8(&out));
-    if (!tl_nn_same_shape(&in, &out)) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    TL_TRY(tl_nn_shape_like(p, &out, &in));
     float alpha;
     TL_TRY(tl_nn_opt_f32(p, 0, 0.0f, &alpha));
     if (!(alpha >= 0.0f) || alpha > 1e30f) {

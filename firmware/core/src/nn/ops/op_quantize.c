@@ -66,9 +66,7 @@ tl_nn_status_t tl_nn_prep_quantize(tl_nn_prep_t *p)
     TL_TRY(tl_nn_prep_in(p, 0, &in, NULL));
     TL_TRY(tl_nn_prep_out(p, 0, &out));
     TL_TRY(tl_nn_req_int8(&out));
-    if (in.elems != out.elems) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    TL_TRY(tl_nn_shape_like(p, &out, &in));
     uint32_t off;
     quantize_params_t *P = tl_nn_prep_alloc(p, sizeof *P, &off);
     if (P == NULL) {

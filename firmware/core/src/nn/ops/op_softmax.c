@@ -83,9 +83,10 @@ tl_nn_status_t tl_nn_prep_softmax(tl_nn_prep_t *p)
     TL_TRY(tl_nn_prep_out(p, 0, &out));
     TL_TRY(tl_nn_req_int8(&in));
     TL_TRY(tl_nn_req_int8(&out));
-    if (in.ndim < 1 || !tl_nn_same_shape(&in, &out)) {
+    if (in.ndim < 1) {
         return TL_NN_ERR_BAD_SHAPE;
     }
+    TL_TRY(tl_nn_shape_like(p, &out, &in));
     if (out.zero_point != -128 || out.scale != 1.0f / 256.0f) {
         return TL_NN_ERR_BAD_QUANTIZATION;
     }

@@ -1,6 +1,6 @@
 /*
  * op_space_to_batch.c - SPACE_TO_BATCH_ND (int8, 3-D NHC or 4-D NHWC input) with
- * constant block shape and paddings; padded positions are filled with 0 (see prepare).
+ * constant block shape and paddings; padded positions hold the output zero point.
  */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("Os") /* simple data movement / element-wise: size first */
@@ -68,9 +68,6 @@ tl_nn_status_t tl_nn_prep_space_to_batch(tl_nn_prep_t *p)
     P->in_h = in.dims[1];
     P->in_w = four ? in.dims[2] : 1;
     P->depth = in.dims[in.ndim - 1];
-    P->out_b = out.dims[0];
-    P->out_h = out.dims[1];
-    P->out_w = four ? out.dims[2] : 1;
     P->block_h = tl_nn_const_i32(&blk, 0);
     P->block_w = four ? tl_nn_const_i32(&blk, 1) : 1;
     P->pad_top = tl_nn_const_i32(&pads, 0);
@@ -84,16 +81,25 @@ tl_nn_status_t tl_nn_prep_space_to_batch(tl_nn_prep_t *p)
     }
     const int64_t ph = (int64_t)P->in_h + P->pad_top + pad_bottom;
     const int64_t pw = (int64_t)P->in_w + P->pad_left + pad_right;
-    if (tl_nn_smod64(ph, P->block_h) != 0 || tl_nn_smod64(pw, P->block_w) != 0 ||
-        out.dims[in.ndim - 1] != P->depth || (int64_t)P->out_h != tl_nn_sdiv64(ph, P->block_h) ||
-        (int64_t)P->out_w != tl_nn_sdiv64(pw, P->block_w) ||
-        (int64_t)P->out_b != (int64_t)P->in_b * P->block_h * P->block_w) {
+    const int64_t ob = (int64_t)P->in_b * P->block_h * P->block_w;
+    if (tl_nn_smod64(ph, P->block_h) != 0 || tl_nn_smod64(pw, P->block_w) != 0) {
         return TL_NN_ERR_BAD_SHAPE;
     }
-    /* TFLM never sets SpaceToBatchParams::output_offset: its kernel pads with whatever
-     * the persistent arena holds, 0 in a freshly allocated (zeroed) arena. We pad with
-     * 0, which is what TFLM computes on a fresh interpreter. */
-    P->pad_value = 0;
+    if (ob > INT32_MAX) {
+        return TL_NN_ERR_TENSOR_TOO_LARGE;
+    }
+    /* The output shape follows from the input (TensorFlow Lite's Prepare). The file's may
+     * carry a placeholder batch of 1: with a dynamic batch the converter lowers a dilated
+     * convolution to SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND and cannot know it. */
+    P->out_b = (int32_t)ob;
+    P->out_h = (int32_t)tl_nn_sdiv64(ph, P->block_h);
+    P->out_w = (int32_t)tl_nn_sdiv64(pw, P->block_w);
+    const int32_t dims4[4] = {P->out_b, P->out_h, P->out_w, P->depth};
+    const int32_t dims3[3] = {P->out_b, P->out_h, P->depth};
+    TL_TRY(tl_nn_prep_set_shape(p, &out, four ? dims4 : dims3));
+    /* Padded positions hold the output zero point, the quantized 0.0 (TensorFlow Lite sets
+     * SpaceToBatchParams::output_offset to it; TFLM leaves it uninitialized). */
+    P->pad_value = out.zero_point;
     p->kernel = TL_NN_K_SPACE_TO_BATCH;
     p->params_off = off;
     return TL_NN_OK;

@@ -26,10 +26,8 @@ tl_nn_status_t tl_nn_pool_prep(tl_nn_prep_t *p, uint8_t kernel)
         return TL_NN_ERR_UNSUPPORTED_PARAM;
     }
     int32_t oh, ow, ph, pw;
-    TL_TRY(tl_nn_window(padding, &in, &out, fh, fw, sh, sw, 1, 1, &oh, &ow, &ph, &pw));
-    if (out.dims[3] != in.dims[3]) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    TL_TRY(tl_nn_window(p, padding, &in, &out, in.ndim == 4 ? in.dims[3] : 0, fh, fw, sh, sw, 1,
+                        1, &oh, &ow, &ph, &pw));
     uint32_t off;
     tl_nn_pool_params_t *P = tl_nn_prep_alloc(p, sizeof *P, &off);
     if (P == NULL) {

@@ -22,9 +22,7 @@ tl_nn_status_t tl_nn_sigmoid_prep(tl_nn_prep_t *p, uint8_t kernel, bool require_
     TL_TRY(tl_nn_prep_out(p, 0, &out));
     TL_TRY(tl_nn_req_int8(&in));
     TL_TRY(tl_nn_req_int8(&out));
-    if (!tl_nn_same_shape(&in, &out)) {
-        return TL_NN_ERR_BAD_SHAPE;
-    }
+    TL_TRY(tl_nn_shape_like(p, &out, &in));
     if (require_zp_m128 && out.zero_point != -128) {
         return TL_NN_ERR_BAD_QUANTIZATION;
     }

@@ -17,6 +17,7 @@ from theraloop.model.convert import convert_file
 from theraloop.model.errors import ModelRejected
 from theraloop.model.report import build_report, render_report
 from theraloop.model.tflite_file import ModelFormatError, parse
+from theraloop.model.train_cli import eval_, train
 from theraloop.model.verify import VerifyResult, verify_model
 
 _MODEL_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -222,3 +223,7 @@ def verify(
     else:
         click.echo(_verify_text(result, file))
     ctx.exit(0 if result.bit_exact else 1)
+
+
+model.add_command(train)
+model.add_command(eval_)

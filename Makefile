@@ -21,13 +21,17 @@ bootstrap:
 # Configure a build tree only once (or when its cache is gone); builds are incremental.
 $(FW_DIR)/CMakeCache.txt: | bootstrap
 	cmake -S . -B $(FW_DIR) $(GEN) -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake \
-	  -DTL_PYTHON=$(abspath $(PY)) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	  -DTL_PYTHON=$(abspath $(PY)) -DCMAKE_BUILD_TYPE=Release \
+	  -DTL_HOST_BUILD_DIR=$(abspath $(HOST_DIR)) >/dev/null
 
 $(HOST_DIR)/CMakeCache.txt: | bootstrap
 	cmake -S . -B $(HOST_DIR) $(GEN) -DCMAKE_C_COMPILER=clang \
 	  -DTL_PYTHON=$(abspath $(PY)) >/dev/null
 
-firmware: bootstrap $(FW_DIR)/CMakeCache.txt
+# The firmware's factory models are converted with the engine's host library (their exact
+# arena size), so that one target of the host tree is built first.
+firmware: bootstrap $(FW_DIR)/CMakeCache.txt $(HOST_DIR)/CMakeCache.txt
+	cmake --build $(HOST_DIR) --target theraloop_nn -j $(JOBS)
 	cmake --build $(FW_DIR) -j $(JOBS)
 
 host: bootstrap $(HOST_DIR)/CMakeCache.txt
@@ -36,7 +40,7 @@ host: bootstrap $(HOST_DIR)/CMakeCache.txt
 build: firmware host
 
 demo: build
-	$(TL) demo --elf $(FW_ELF)
+	$(TL) demo --elf $(FW_ELF) --out $(BUILD)/demo
 
 unit: host
 	ctest --test-dir $(HOST_DIR) --output-on-failure -j $(JOBS)

@@ -19,12 +19,14 @@ import click
 
 from theraloop import __version__
 from theraloop.bench.cli import bench
+from theraloop.bench_loop import bench_loop
 from theraloop.clikit import PROG, CliState, configure_logging
 from theraloop.device import DEFAULT_TIMEOUT_S
 from theraloop.device_cli import echo, info, reset, smp
 from theraloop.errors import ExitCode, TheraloopError
 from theraloop.model.cli import model
 from theraloop.sim.cli import demo, sim
+from theraloop.therapy_cli import config, log, status, stream, therapy
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +115,9 @@ main.add_command(sim)
 main.add_command(demo)
 main.add_command(model)
 main.add_command(bench)
+main.add_command(config)
+main.add_command(therapy)
+main.add_command(status)
+main.add_command(stream)
+main.add_command(log)
+main.add_command(bench_loop)

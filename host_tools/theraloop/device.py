@@ -208,11 +208,13 @@ class Device:
                     reason=response.rsn,
                 )
             err = response.err
+            rsn = getattr(response, "rsn", None)
             raise DeviceError(
                 int(err.group),
                 int(err.rc),
                 error_name(int(err.group), int(err.rc), version=2),
                 version=2,
+                reason=rsn if isinstance(rsn, str) else None,
             )
         raise DeviceProtocolError(f"unexpected response type {type(response).__name__}")
 
@@ -280,7 +282,14 @@ class Device:
             err_group = err.get("group", group)
             err_group = err_group if isinstance(err_group, int) else group
             rc = err["rc"]
-            raise DeviceError(err_group, rc, error_name(err_group, rc, version=2), version=2)
+            rsn = body.get("rsn")
+            raise DeviceError(
+                err_group,
+                rc,
+                error_name(err_group, rc, version=2),
+                version=2,
+                reason=rsn if isinstance(rsn, str) else None,
+            )
         rc = body.get("rc", 0)
         if isinstance(rc, int) and rc != 0:
             rsn = body.get("rsn")

@@ -1,4 +1,4 @@
-"""SMP message models of the theraloop management group (group 64), and error helpers.
+"""SMP message models of the theraloop groups (64: device, 65: nn), and error helpers.
 
 Defined like smp's own groups (pydantic models with `_GROUP_ID`, `_COMMAND_ID` and, via
 `ReadRequest`/`WriteRequest`, `_OP`), and paired with their response and error types like
@@ -12,7 +12,7 @@ from enum import IntEnum, unique
 from typing import Any
 
 import cbor2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from smp import error as smperror
 from smp import header as smphdr
 from smp import message as smpmsg
@@ -29,6 +29,11 @@ class TheraloopCommand(IntEnum):
 
     INFO = 0
     FAULT_TEST = 1
+    STATUS = 2
+    CONFIG = 3
+    THERAPY = 4
+    STREAM = 5
+    LOG = 6
 
 
 @unique
@@ -40,6 +45,37 @@ class TheraloopErr(IntEnum):
     INVALID = 2
     NOT_SUPPORTED = 3
     BUSY = 4
+    UNKNOWN_KEY = 5
+    """config: no field of that name"""
+    BAD_VALUE = 6
+    """config: a repeated name, text for a number, or an unknown choice name"""
+    STATE = 7
+    """therapy: the command is not allowed in this state"""
+    LOCKOUT = 8
+    """therapy: no valid therapy configuration"""
+    # 16 + tl_therapy_cfg_err_t: the therapy configuration refused
+    THERAPY_ARG = 17
+    THERAPY_UNKNOWN_FIELD = 18
+    THERAPY_RANGE = 19
+    THERAPY_ORDER = 20
+    THERAPY_CHARGE = 21
+    THERAPY_CHARGE_DENSITY = 22
+    THERAPY_SHANNON = 23
+    THERAPY_OUTSIDE_LIMITS = 24
+    THERAPY_RAMP = 25
+    THERAPY_BURST_SLEW = 26
+    THERAPY_TIMING = 27
+    THERAPY_THRESHOLDS = 28
+    THERAPY_CHOICE = 29
+    # 48 + tl_loop_cfg_err_t: the loop configuration refused
+    LOOP_ARG = 49
+    LOOP_UNKNOWN_FIELD = 50
+    LOOP_RANGE = 51
+    LOOP_FEATURES = 52
+    LOOP_RAW = 53
+    LOOP_MODEL = 54
+    LOOP_CLASSES = 55
+    LOOP_CHOICE = 56
 
 
 @unique
@@ -101,6 +137,8 @@ class _ErrorV2Base(smpmsg.Response):
     RESPONSE_TYPE = smpmsg.ResponseType.ERROR_V2
 
     err: AnyErr
+    rsn: str | None = None
+    """Why (theraloop group refusals carry it, as Zephyr's verbose error responses)."""
 
 
 class TheraloopErrorV1(_ErrorV1Base):
@@ -208,11 +246,461 @@ class FaultTestWrite(FaultTestWriteRequest, _TheraloopGroup):
     _Response = FaultTestWriteResponse
 
 
+# --- nn group (65): models on the device's inference engine -------------------------------
+
+NN_GROUP_ID = 65
+"""SMP group of the inference-engine commands (firmware/core/include/theraloop/mgmt_nn.h)."""
+
+
+@unique
+class NnCommand(IntEnum):
+    """Command ids within the nn group."""
+
+    STATE = 0
+    UPLOAD = 1
+    LOAD = 2
+    INVOKE = 3
+    BENCH = 4
+
+
+ENGINE_STATUS_NAMES: tuple[str, ...] = (
+    "OK",
+    "ARG",
+    "TRUNCATED",
+    "BAD_IDENTIFIER",
+    "MALFORMED",
+    "BAD_VERSION",
+    "UNSUPPORTED_MODEL",
+    "UNSUPPORTED_OP",
+    "UNSUPPORTED_TYPE",
+    "UNSUPPORTED_PARAM",
+    "BAD_SHAPE",
+    "TENSOR_TOO_LARGE",
+    "LIMIT",
+    "BAD_BUFFER",
+    "BAD_QUANTIZATION",
+    "BAD_GRAPH",
+    "ARENA_TOO_SMALL",
+    "ARENA_ALIGN",
+    "CONTRACT_MISMATCH",
+    "NOT_LOADED",
+)
+"""Names of the engine's `tl_nn_status_t` codes, by number (stable: they cross SMP)."""
+
+NN_ERR_ENGINE = 32
+"""nn group rc = NN_ERR_ENGINE + engine status: the engine refused or failed."""
+
+
+@unique
+class NnErr(IntEnum):
+    """Group-specific `rc` values of nn v2 `err` responses (docs/protocol.md)."""
+
+    OK = 0
+    UNKNOWN = 1
+    INVALID = 2
+    TOO_LARGE = 3
+    NO_UPLOAD = 4
+    NOT_LOADED = 5
+    HASH_MISMATCH = 6
+    IO_MISMATCH = 7
+    IO_LIMIT = 8
+    NO_TIMER = 9
+    ENGINE_ARG = 33
+    ENGINE_TRUNCATED = 34
+    ENGINE_BAD_IDENTIFIER = 35
+    ENGINE_MALFORMED = 36
+    ENGINE_BAD_VERSION = 37
+    ENGINE_UNSUPPORTED_MODEL = 38
+    ENGINE_UNSUPPORTED_OP = 39
+    ENGINE_UNSUPPORTED_TYPE = 40
+    ENGINE_UNSUPPORTED_PARAM = 41
+    ENGINE_BAD_SHAPE = 42
+    ENGINE_TENSOR_TOO_LARGE = 43
+    ENGINE_LIMIT = 44
+    ENGINE_BAD_BUFFER = 45
+    ENGINE_BAD_QUANTIZATION = 46
+    ENGINE_BAD_GRAPH = 47
+    ENGINE_ARENA_TOO_SMALL = 48
+    ENGINE_ARENA_ALIGN = 49
+    ENGINE_CONTRACT_MISMATCH = 50
+    ENGINE_NOT_LOADED = 51
+
+
+class NnIo(_Record):
+    """One model input or output as the device's engine sees it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, validate_by_name=True)
+
+    name: str
+    type: str
+    shape: list[int]
+    scale: float
+    zero_point: int
+    nbytes: int = Field(alias="bytes")
+
+
+class NnModelFields(BaseModel):
+    """The loaded model's description (`load`'s answer, `state`'s "model")."""
+
+    nbytes: int = Field(alias="bytes")
+    sha256: bytes
+    slot: int
+    arena_bytes: int
+    arena_limit: int
+    macs: int
+    ops: int
+    n_inputs: int
+    n_outputs: int
+    inputs: list[NnIo]
+    outputs: list[NnIo]
+
+
+class NnModelInfo(NnModelFields):
+    model_config = ConfigDict(extra="allow", frozen=True, validate_by_name=True)
+
+
+class NnUploadState(_Record):
+    """An upload in progress (or complete and not loaded yet)."""
+
+    slot: int
+    len: int
+    off: int
+    done: bool
+    sha256: bytes | None = None
+
+
+class NnLastError(_Record):
+    """What the engine said the last time it refused a model or failed to run it."""
+
+    rc: int
+    status: int
+    name: str
+    message: str
+    op: int
+    opcode: int | None = None
+    op_name: str | None = None
+    arena_required: int | None = None
+
+
+class NnErrorV1(_ErrorV1Base):
+    """An SMP v1 (`rc`) error from the nn group."""
+
+    _GROUP_ID = NN_GROUP_ID
+
+
+class NnErrorV2(_ErrorV2Base):
+    """An SMP v2 (`err`) error from the nn group."""
+
+    _GROUP_ID = NN_GROUP_ID
+
+
+class _NnGroup:
+    _ErrorV1 = NnErrorV1
+    _ErrorV2 = NnErrorV2
+
+
+class NnStateReadRequest(smpmsg.ReadRequest):
+    """Read capacities, the kernel path, the loaded model, the upload and the last error."""
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.STATE
+
+
+class NnStateReadResponse(smpmsg.ReadResponse):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.STATE
+
+    slot_bytes: int
+    arena_bytes: int
+    io_max: int
+    dsp: bool
+    model: NnModelInfo | None = None
+    upload: NnUploadState | None = None
+    last_error: NnLastError | None = None
+
+
+class NnStateRead(NnStateReadRequest, _NnGroup):
+    _Response = NnStateReadResponse
+
+
+class NnUploadWriteRequest(smpmsg.WriteRequest):
+    """One chunk of a model upload; the first (`off` 0) also carries `len` and `sha`."""
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.UPLOAD
+
+    off: int
+    data: bytes
+    len: int | None = None
+    sha: bytes | None = None
+
+
+class NnUploadWriteResponse(smpmsg.WriteResponse):
+    """The next offset the device expects; with the file's SHA-256 once complete."""
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.UPLOAD
+
+    off: int
+    sha256: bytes | None = None
+
+
+class NnUploadWrite(NnUploadWriteRequest, _NnGroup):
+    _Response = NnUploadWriteResponse
+
+
+class NnLoadWriteRequest(smpmsg.WriteRequest):
+    """Load the completed upload (`arena`: use only that many arena bytes)."""
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.LOAD
+
+    arena: int | None = None
+
+
+class NnLoadWriteResponse(smpmsg.WriteResponse, NnModelFields):
+    model_config = ConfigDict(extra="allow", frozen=True, validate_by_name=True)
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.LOAD
+
+
+class NnLoadWrite(NnLoadWriteRequest, _NnGroup):
+    _Response = NnLoadWriteResponse
+
+
+class NnInvokeWriteRequest(smpmsg.WriteRequest):
+    """Run one inference: one byte string per model input (little-endian elements)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
+    )
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.INVOKE
+
+    inputs: list[bytes] = Field(alias="in")
+
+
+class NnInvokeWriteResponse(smpmsg.WriteResponse):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.INVOKE
+
+    outputs: list[bytes] = Field(alias="out")
+
+
+class NnInvokeWrite(NnInvokeWriteRequest, _NnGroup):
+    _Response = NnInvokeWriteResponse
+
+
+class NnBenchWriteRequest(smpmsg.WriteRequest):
+    """Time `n` runs of the loaded model (or, with `loop`, of the calibration loop)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
+    )
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.BENCH
+
+    n: int
+    loop: int | None = None
+    inputs: list[bytes] | None = Field(default=None, alias="in")
+
+
+class NnBenchWriteResponse(smpmsg.WriteResponse):
+    """Timer ticks of the runs (sum, shortest, longest) and how they were taken."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    _GROUP_ID = NN_GROUP_ID
+    _COMMAND_ID = NnCommand.BENCH
+
+    target: str
+    n: int
+    ticks: int
+    min: int
+    max: int
+    tick_hz: int
+    timer: str
+    masked: bool
+    dsp: bool
+    loop: int | None = None
+    loop_insns: int | None = None
+    macs: int | None = None
+    sha256: bytes | None = None
+
+
+class NnBenchWrite(NnBenchWriteRequest, _NnGroup):
+    _Response = NnBenchWriteResponse
+
+
+# --- the control loop: status, config, therapy, stream, log (docs/protocol.md) -----------
+
+
+class _FreeResponse(smpmsg.Response):
+    """A response map whose keys are documented, not enumerated here (kept as extras).
+
+    An error-shaped map ({"err": ...} or a non-zero "rc") is not a success: validation
+    fails, so smpclient goes on to parse it as the group's error response.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_an_error(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("err" in data or data.get("rc", 0) != 0):
+            raise ValueError("an error response")
+        return data
+
+    def body(self) -> dict[str, Any]:
+        """The answer map as the device sent it."""
+        return dict(self.model_extra or {})
+
+
+class StatusReadRequest(smpmsg.ReadRequest):
+    """Therapy state and output, model, stage timing, link counters."""
+
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.STATUS
+
+
+class StatusReadResponse(smpmsg.ReadResponse, _FreeResponse):
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.STATUS
+
+
+class StatusRead(StatusReadRequest, _TheraloopGroup):
+    _Response = StatusReadResponse
+
+
+class ConfigReadRequest(smpmsg.ReadRequest):
+    """Configuration fields: all from `off`, or the named `keys`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.CONFIG
+
+    keys: list[str] | None = None
+    off: int | None = None
+
+
+class ConfigReadResponse(smpmsg.ReadResponse):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.CONFIG
+
+    fields: dict[str, int | str]
+    next: int | None = None
+    total: int | None = None
+
+
+class ConfigRead(ConfigReadRequest, _TheraloopGroup):
+    _Response = ConfigReadResponse
+
+
+class ConfigWriteRequest(smpmsg.WriteRequest):
+    """Set fields atomically (a refusal changes nothing and says why)."""
+
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.CONFIG
+
+    set: dict[str, int | str]
+
+
+class ConfigWriteResponse(smpmsg.WriteResponse, _FreeResponse):
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.CONFIG
+
+
+class ConfigWrite(ConfigWriteRequest, _TheraloopGroup):
+    _Response = ConfigWriteResponse
+
+
+class TherapyWriteRequest(smpmsg.WriteRequest):
+    """start / stop / pause / resume."""
+
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.THERAPY
+
+    cmd: str
+
+
+class TherapyWriteResponse(smpmsg.WriteResponse, _FreeResponse):
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.THERAPY
+
+
+class TherapyWrite(TherapyWriteRequest, _TheraloopGroup):
+    _Response = TherapyWriteResponse
+
+
+class _RecordsResponse(smpmsg.ReadResponse):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    next: int
+    lost: int
+    future: bool
+    size: int
+    count: int
+    records: bytes
+
+
+class StreamReadRequest(smpmsg.ReadRequest):
+    """Telemetry records with sequence >= since (default: the oldest held)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.STREAM
+
+    since: int | None = None
+    max: int | None = None
+
+
+class StreamReadResponse(_RecordsResponse):
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.STREAM
+
+
+class StreamRead(StreamReadRequest, _TheraloopGroup):
+    _Response = StreamReadResponse
+
+
+class LogReadRequest(smpmsg.ReadRequest):
+    """Events with sequence >= since (default: the oldest held)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.LOG
+
+    since: int | None = None
+    max: int | None = None
+
+
+class LogReadResponse(_RecordsResponse):
+    _GROUP_ID = THERALOOP_GROUP_ID
+    _COMMAND_ID = TheraloopCommand.LOG
+
+
+class LogRead(LogReadRequest, _TheraloopGroup):
+    _Response = LogReadResponse
+
+
 # --- naming error codes ----------------------------------------------------------------
 
 _GROUP_ERR_ENUMS: dict[int, type[IntEnum]] = {
     int(smphdr.GroupId.OS_MANAGEMENT): smpos.OS_MGMT_RET_RC,
     THERALOOP_GROUP_ID: TheraloopErr,
+    NN_GROUP_ID: NnErr,
 }
 
 

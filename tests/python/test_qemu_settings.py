@@ -79,7 +79,8 @@ def test_command_line_binds_only_loopback(tmp_path):
     serials = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "-serial"]
     assert len(serials) == 3
     for backend in serials:
-        assert backend.startswith("tcp:127.0.0.1:") and backend.endswith(",server=on,wait=off")
+        assert backend.startswith("tcp:127.0.0.1:")
+        assert backend.endswith(",server=on,wait=off,nodelay=on")
     assert cmd[cmd.index("-gdb") + 1].startswith("tcp:127.0.0.1:")
     assert "-S" in cmd
     assert cmd[cmd.index("-icount") + 1] == "shift=0,align=off,sleep=off"

@@ -219,8 +219,8 @@ static void test_unknown_group_and_command(void)
     send(TL_SMP_OP_READ, TL_SMP_VERSION_2, TL_SMP_GROUP_OS, 42, empty, 1);
     expect_rsp(0, TL_SMP_OP_READ_RSP, TL_SMP_VERSION_2, 0, 42, k_rc[8], 6);
     /* reserved theraloop ids are not implemented yet */
-    send(TL_SMP_OP_READ, TL_SMP_VERSION_2, 64, TL_MGMT_TL_STATUS, empty, 1);
-    expect_rsp(0, TL_SMP_OP_READ_RSP, TL_SMP_VERSION_2, 64, 2, k_rc[8], 6);
+    send(TL_SMP_OP_READ, TL_SMP_VERSION_2, 64, TL_MGMT_TL_MODEL, empty, 1);
+    expect_rsp(0, TL_SMP_OP_READ_RSP, TL_SMP_VERSION_2, 64, 7, k_rc[8], 6);
     /* echo exists for write only */
     send(TL_SMP_OP_READ, TL_SMP_VERSION_2, TL_SMP_GROUP_OS, 0, empty, 1);
     expect_rsp(0, TL_SMP_OP_READ_RSP, TL_SMP_VERSION_2, 0, 0, k_rc[8], 6);

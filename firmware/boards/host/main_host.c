@@ -6,6 +6,11 @@
  *   theraloop-host --pty    open a pseudo-terminal, print {"pty": "/dev/pts/N"} as one
  *                           line on stdout, and serve SMP on it (smpclient, mcumgr, the
  *                           theraloop CLI connect to that path like to a serial port)
+ *   theraloop-host --pty --links
+ *                           also the AFE and stimulator links on ptys of their own:
+ *                           {"pty": ..., "afe": ..., "stim": ...}; AFE frames written to
+ *                           "afe" drive the control loop, its STIM_SET frames come out of
+ *                           "stim" (and STATUS frames written there go back to it)
  *
  * A reset or fault requested over SMP reboots the core virtually (new uptime, reset reason
  * "software" or "fault"). Exits with status 0 on SIGINT, SIGTERM or end of input.
@@ -118,19 +123,23 @@ static int open_pty(char *path, size_t path_cap, int *slave_keep)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: theraloop-host [--pty]\n"
+            "usage: theraloop-host [--pty [--links]]\n"
             "  Serve the theraloop management plane (SMP over serial) on stdin/stdout,\n"
             "  or with --pty on a new pseudo-terminal whose path is printed as\n"
             "  {\"pty\": \"/dev/pts/N\"} on stdout.\n"
+            "  --links    also the AFE and stimulator links on ptys (\"afe\", \"stim\")\n"
             "  --version  print the firmware version and exit\n");
 }
 
 int main(int argc, char **argv)
 {
     int use_pty = 0;
+    int use_links = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--pty") == 0) {
             use_pty = 1;
+        } else if (strcmp(argv[i], "--links") == 0) {
+            use_links = 1;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("theraloop-host %s (%s)\n", TL_VERSION_STRING, TL_SOURCE_REVISION);
             return 0;
@@ -147,8 +156,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (use_links && !use_pty) {
+        usage(stderr);
+        return 2;
+    }
     int in_fd = STDIN_FILENO;
     int slave_keep = -1;
+    int afe_fd = -1;
+    int stim_fd = -1;
+    int afe_keep = -1;
+    int stim_keep = -1;
     if (use_pty) {
         char path[128];
         int master = open_pty(path, sizeof(path), &slave_keep);
@@ -157,7 +174,20 @@ int main(int argc, char **argv)
         }
         in_fd = master;
         tl_host_set_cli_fd(master);
-        printf("{\"pty\": \"%s\"}\n", path);
+        if (use_links) {
+            char afe_path[128];
+            char stim_path[128];
+            afe_fd = open_pty(afe_path, sizeof(afe_path), &afe_keep);
+            stim_fd = open_pty(stim_path, sizeof(stim_path), &stim_keep);
+            if (afe_fd < 0 || stim_fd < 0) {
+                return 1;
+            }
+            tl_host_set_stim_fd(stim_fd);
+            printf("{\"pty\": \"%s\", \"afe\": \"%s\", \"stim\": \"%s\"}\n", path, afe_path,
+                   stim_path);
+        } else {
+            printf("{\"pty\": \"%s\"}\n", path);
+        }
         fflush(stdout);
     } else {
         tl_host_set_cli_fd(STDOUT_FILENO);
@@ -171,14 +201,18 @@ int main(int argc, char **argv)
     int status = 0;
     uint8_t buf[512];
     while (!g_stop) {
-        struct pollfd p = {.fd = in_fd, .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, POLL_INTERVAL_MS);
+        struct pollfd p[3] = {
+            {.fd = in_fd, .events = POLLIN, .revents = 0},
+            {.fd = afe_fd, .events = POLLIN, .revents = 0},
+            {.fd = stim_fd, .events = POLLIN, .revents = 0},
+        };
+        int r = poll(p, use_links ? 3u : 1u, POLL_INTERVAL_MS);
         if (r < 0 && errno != EINTR) {
             perror("theraloop-host: poll");
             status = 1;
             break;
         }
-        if (r > 0) {
+        if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
             ssize_t n = read(in_fd, buf, sizeof(buf));
             if (n > 0) {
                 tl_app_cli_input(buf, (size_t)n);
@@ -188,6 +222,18 @@ int main(int argc, char **argv)
                 perror("theraloop-host: read");
                 status = 1;
                 break;
+            }
+        }
+        for (int k = 1; use_links && r > 0 && k < 3; k++) {
+            if ((p[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+                continue;
+            }
+            ssize_t n = read(p[k].fd, buf, sizeof(buf));
+            /* (a pty whose client left reads -1/EIO until one opens it again) */
+            if (n > 0 && k == 1) {
+                tl_app_afe_input(buf, (size_t)n);
+            } else if (n > 0) {
+                tl_app_stim_input(buf, (size_t)n);
             }
         }
         tl_app_poll();
@@ -202,6 +248,12 @@ int main(int argc, char **argv)
     if (use_pty) {
         close(slave_keep);
         close(in_fd);
+    }
+    if (use_links) {
+        close(afe_keep);
+        close(stim_keep);
+        close(afe_fd);
+        close(stim_fd);
     }
     return status;
 }

@@ -39,7 +39,11 @@ static struct {
     tl_host_counters_t counters;
     bool virtual_clock;
     uint32_t virtual_ms;
-} g_host = {.cli_fd = 1};
+    int stim_fd;
+    tl_host_cli_sink_fn stim_sink;
+    void *stim_sink_ctx;
+    bool stim_safe;
+} g_host = {.cli_fd = 1, .stim_fd = -1};
 
 static void now(struct timespec *ts)
 {
@@ -54,6 +58,7 @@ void tl_host_boot(tl_reset_reason_t reason)
     now(&g_host.boot_time);
     g_host.booted = true;
     g_host.reason = reason;
+    g_host.stim_safe = false;
     g_host.reboot_pending = false;
     if (reason != TL_RESET_FAULT) {
         g_host.have_fault = false;
@@ -160,6 +165,57 @@ void tl_platform_cli_write(const uint8_t *data, size_t len)
     g_host.cli_dropped += (uint64_t)(len - done);
 }
 
+void tl_host_set_stim_fd(int fd)
+{
+    g_host.stim_fd = fd;
+}
+
+void tl_host_set_stim_sink(tl_host_cli_sink_fn fn, void *ctx)
+{
+    g_host.stim_sink = fn;
+    g_host.stim_sink_ctx = ctx;
+}
+
+void tl_platform_stim_write(const uint8_t *data, size_t len)
+{
+    g_host.counters.stim_bytes += (uint32_t)len;
+    if (g_host.stim_safe) {
+        g_host.counters.stim_dropped += (uint32_t)len; /* the link is off, as on the device */
+        return;
+    }
+    if (g_host.stim_sink != NULL) {
+        g_host.stim_sink(g_host.stim_sink_ctx, data, len);
+        return;
+    }
+    size_t done = 0;
+    while (g_host.stim_fd >= 0 && done < len) {
+        ssize_t n = write(g_host.stim_fd, data + done, len - done);
+        if (n > 0) {
+            done += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break; /* nobody reads the stimulator pty: the frames are lost, as on a wire */
+        }
+    }
+    g_host.counters.stim_dropped += (uint32_t)(len - done);
+}
+
+uint32_t tl_platform_cycles(void)
+{
+    if (g_host.virtual_clock) {
+        return g_host.virtual_ms * 1000000u; /* ns; a step takes no virtual time */
+    }
+    struct timespec t;
+    now(&t);
+    return (uint32_t)((uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec);
+}
+
+uint32_t tl_platform_cycles_hz(void)
+{
+    return 1000000000u;
+}
+
 void tl_platform_reset(void)
 {
     g_host.counters.resets++;
@@ -211,6 +267,7 @@ size_t tl_platform_build_id(const uint8_t **id)
 void tl_platform_stim_safe(void)
 {
     g_host.counters.stim_safe++;
+    g_host.stim_safe = true; /* latched until the next (virtual) boot, like USART3 TX */
 }
 
 void tl_platform_trigger_fault(uint32_t kind)

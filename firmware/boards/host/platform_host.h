@@ -48,8 +48,16 @@ typedef struct {
     uint32_t stim_safe;       /* tl_platform_stim_safe() calls */
     uint32_t fault_triggers;  /* tl_platform_trigger_fault() calls */
     uint32_t last_fault_kind; /* kind passed to the last tl_platform_trigger_fault() */
+    uint32_t stim_bytes;      /* bytes given to tl_platform_stim_write() */
+    uint32_t stim_dropped;    /* of those, not delivered (safe state, nobody reading) */
 } tl_host_counters_t;
 void tl_host_counters(tl_host_counters_t *out);
+
+/* Where tl_platform_stim_write() bytes go: a file descriptor (theraloop-host --stim-pty;
+ * default -1: dropped and counted) or a function (tests). After tl_platform_stim_safe()
+ * they are dropped until the next tl_host_boot(), as the device kills its USART3. */
+void tl_host_set_stim_fd(int fd);
+void tl_host_set_stim_sink(tl_host_cli_sink_fn fn, void *ctx);
 
 /* Simulation time: with the virtual clock on, tl_platform_uptime_ms() returns a counter
  * that only tl_host_advance_ms() moves (starting at 0), so software-in-the-loop runs are

@@ -22,9 +22,12 @@ void tl_stm32_board_init(void)
 void tl_stm32_idle(void)
 {
     /* Masked check-then-sleep: an interrupt that arrives after the check still ends
-     * the WFI (it is pending), and is taken right after cpsie. */
+     * the WFI (it is pending), and is taken right after cpsie. The SysTick interrupt
+     * wakes the loop every millisecond for its timeouts (AFE dropout). */
     tl_irq_disable();
-    if (tl_stm32_usart_rx_available(TL_STM32_USART_CLI) == 0u) {
+    if (tl_stm32_usart_rx_available(TL_STM32_USART_CLI) == 0u &&
+        tl_stm32_usart_rx_available(TL_STM32_USART_AFE) == 0u &&
+        tl_stm32_usart_rx_available(TL_STM32_USART_STIM) == 0u) {
         tl_wfi();
     }
     tl_irq_enable();

@@ -58,6 +58,13 @@ void tl_platform_cli_write(const uint8_t *data, size_t len)
     tl_stm32_usart_write_all(TL_STM32_USART_CLI, data, len);
 }
 
+/* USART3, the stimulator link. Once tl_platform_stim_safe() killed the transmitter the
+ * bytes are dropped (counted in the USART's tx_dropped). */
+void tl_platform_stim_write(const uint8_t *data, size_t len)
+{
+    tl_stm32_usart_write_all(TL_STM32_USART_STIM, data, len);
+}
+
 void tl_platform_reset(void)
 {
     (void)tl_stm32_usart_flush(TL_STM32_USART_CLI, TL_RESET_FLUSH_MS);

@@ -2,6 +2,7 @@
  * systick.c - 1 kHz time base from the Cortex-M SysTick on the core clock.
  */
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "board.h"
 #include "stm32f4_regs.h"
@@ -36,4 +37,35 @@ void tl_stm32_systick_init(void)
 uint32_t tl_platform_uptime_ms(void)
 {
     return atomic_load_explicit(&s_uptime_ms, memory_order_relaxed);
+}
+
+#define TL_SCB_ICSR_PENDSTSET (1UL << 26)
+
+/* Core-clock cycles since boot (mod 2^32) from the 1 kHz tick and the SysTick down
+ * counter: ms x (reload + 1) + (reload - VAL). DWT CYCCNT would be simpler but reads 0
+ * under QEMU. Thread or handler mode: a tick whose interrupt is pending (the counter
+ * has wrapped, the millisecond not yet counted) is accounted for. */
+uint32_t tl_platform_cycles(void)
+{
+    uint32_t reload = TL_SYSTICK->RVR & TL_SYSTICK_RVR_MAX;
+    uint32_t ms;
+    uint32_t val;
+    bool pending;
+    do {
+        ms = atomic_load_explicit(&s_uptime_ms, memory_order_relaxed);
+        val = TL_SYSTICK->CVR & TL_SYSTICK_RVR_MAX;
+        pending = (TL_SCB->ICSR & TL_SCB_ICSR_PENDSTSET) != 0u;
+    } while (atomic_load_explicit(&s_uptime_ms, memory_order_relaxed) != ms);
+    /* The counter wrapped (val restarted near reload) but its interrupt has not run yet
+     * (masked, or a more urgent handler is active): that millisecond is not counted yet.
+     * A wrap between the CVR and ICSR reads leaves val near 0 and needs nothing. */
+    if (pending && val > reload / 2u) {
+        ms++;
+    }
+    return ms * (reload + 1u) + (reload - val);
+}
+
+uint32_t tl_platform_cycles_hz(void)
+{
+    return ((TL_SYSTICK->RVR & TL_SYSTICK_RVR_MAX) + 1u) * 1000u;
 }

@@ -18,6 +18,12 @@
  *
  * Ring buffers are single-producer/single-consumer: one ISR and one thread per
  * direction. Interrupt enables in CR1 are changed with interrupts masked.
+ *
+ * RX flow control (the AFE link): when the ISR fills the RX ring it switches RXNEIE off
+ * and the reader switches it on again once it has taken bytes. On silicon a sender that
+ * keeps going then overruns the data register (counted as rx_overrun, as a full ring
+ * would have dropped them); QEMU offers the next byte only after DR was read, so in the
+ * emulator a sample stream is never lost however fast it is fed.
  */
 #include <stdatomic.h>
 
@@ -39,6 +45,7 @@ typedef struct {
     size_t rx_size;
     uint8_t *tx_storage;
     size_t tx_size;
+    bool rx_flow; /* stop receiving (RXNEIE off) while the RX ring is full */
 } usart_cfg_t;
 
 typedef struct {
@@ -46,6 +53,7 @@ typedef struct {
     tl_ringbuf_t tx;
     volatile bool initialised;
     volatile bool tx_killed;
+    volatile bool rx_stopped; /* rx_flow: RXNEIE switched off by the ISR */
     /* Written by the ISR only. */
     volatile uint32_t rx_bytes;
     volatile uint32_t rx_overrun;
@@ -74,13 +82,13 @@ static uint8_t s_stim_rx[256], s_stim_tx[256];
 static const usart_cfg_t k_usart[TL_STM32_USART_COUNT] = {
     [TL_STM32_USART1] = {TL_USART1, TL_IRQ_USART1, true, TL_RCC_APB2ENR_USART1EN,
                          TL_CLI_TX_PIN, TL_CLI_RX_PIN, s_cli_rx, sizeof s_cli_rx,
-                         s_cli_tx, sizeof s_cli_tx},
+                         s_cli_tx, sizeof s_cli_tx, false},
     [TL_STM32_USART2] = {TL_USART2, TL_IRQ_USART2, false, TL_RCC_APB1ENR_USART2EN,
                          {TL_GPIO_PORT_A, 2}, {TL_GPIO_PORT_A, 3}, s_afe_rx, sizeof s_afe_rx,
-                         s_afe_tx, sizeof s_afe_tx},
+                         s_afe_tx, sizeof s_afe_tx, true},
     [TL_STM32_USART3] = {TL_USART3, TL_IRQ_USART3, false, TL_RCC_APB1ENR_USART3EN,
                          {TL_GPIO_PORT_B, 10}, {TL_GPIO_PORT_B, 11}, s_stim_rx,
-                         sizeof s_stim_rx, s_stim_tx, sizeof s_stim_tx},
+                         sizeof s_stim_rx, s_stim_tx, sizeof s_stim_tx, false},
 };
 
 static usart_state_t s_usart[TL_STM32_USART_COUNT];
@@ -152,6 +160,7 @@ tl_stm32_usart_err_t tl_stm32_usart_init(tl_stm32_usart_id_t id, uint32_t baud)
     s->tx_bytes = 0u;
     atomic_store_explicit(&s->tx_dropped, 0u, memory_order_relaxed);
     s->tx_killed = false;
+    s->rx_stopped = false;
 
     tl_usart_regs_t *u = c->regs;
     u->CR1 = 0u;
@@ -178,7 +187,9 @@ static void usart_isr(tl_stm32_usart_id_t id)
     tl_usart_regs_t *u = c->regs;
     uint32_t sr = u->SR;
 
-    if ((sr & (TL_USART_SR_RXNE | TL_USART_SR_ORE)) != 0u) {
+    /* With RX stopped (flow control) the byte stays in DR until the reader made room. */
+    if ((u->CR1 & TL_USART_CR1_RXNEIE) != 0u &&
+        (sr & (TL_USART_SR_RXNE | TL_USART_SR_ORE)) != 0u) {
         /* SR read above + this DR read clears RXNE, ORE, FE, NF and PE. With ORE the
          * byte in DR is still the valid one received before the overrun. */
         uint8_t byte = (uint8_t)(u->DR & 0xFFu);
@@ -196,6 +207,10 @@ static void usart_isr(tl_stm32_usart_id_t id)
             if (tl_ringbuf_put(&s->rx, byte)) {
                 s->rx_bytes++;
             }
+        }
+        if (c->rx_flow && tl_ringbuf_is_full(&s->rx)) {
+            u->CR1 &= ~TL_USART_CR1_RXNEIE; /* handler mode: no other CR1 writer runs */
+            s->rx_stopped = true;
         }
     }
 
@@ -303,7 +318,16 @@ size_t tl_stm32_usart_read(tl_stm32_usart_id_t id, uint8_t *buf, size_t max)
     if (!valid_id(id) || !s_usart[id].initialised) {
         return 0u;
     }
-    return tl_ringbuf_read(&s_usart[id].rx, buf, max);
+    usart_state_t *s = &s_usart[id];
+    size_t n = tl_ringbuf_read(&s->rx, buf, max);
+    if (n > 0u && s->rx_stopped) {
+        /* Room again: receive on. A byte waiting in DR raises the interrupt at once. */
+        uint32_t primask = tl_irq_save();
+        s->rx_stopped = false;
+        k_usart[id].regs->CR1 |= TL_USART_CR1_RXNEIE;
+        tl_irq_restore(primask);
+    }
+    return n;
 }
 
 size_t tl_stm32_usart_rx_available(tl_stm32_usart_id_t id)

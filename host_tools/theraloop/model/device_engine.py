@@ -38,6 +38,7 @@ from theraloop.mgmt import (
     NnStateReadResponse,
     NnUploadWrite,
 )
+from theraloop.model.tflite_file import BUILTIN_OP_NAMES
 
 DTYPES: Final[dict[str, np.dtype[Any]]] = {
     "int8": np.dtype("<i1"),
@@ -79,6 +80,9 @@ class DeviceEngineError(DeviceError):
         self.message = detail.message if same and detail is not None else ""
         self.op_index = detail.op if same and detail is not None and detail.op >= 0 else None
         self.op_name = detail.op_name if same and detail is not None else None
+        if same and detail is not None and detail.opcode is not None:
+            # The device names only the operators it implements ("UNKNOWN" otherwise).
+            self.op_name = BUILTIN_OP_NAMES.get(detail.opcode, self.op_name)
         self.arena_required = detail.arena_required if same and detail is not None else None
         text = f"{self.status}: {self.message}" if self.message else self.status
         if self.op_index is not None:

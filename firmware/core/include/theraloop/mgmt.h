@@ -30,12 +30,13 @@ typedef enum {
 /* --- theraloop group (64) ------------------------------------------------------------ */
 #define TL_MGMT_TL_INFO 0u       /* read -> identity, uptime, reset reason, fault, smp_stats */
 #define TL_MGMT_TL_FAULT_TEST 1u /* write {"kind": 1..3} -> {}, then raise that CPU fault */
-/* Reserved for later features (docs/protocol.md); not registered yet, so ENOTSUP. */
-#define TL_MGMT_TL_STATUS 2u
-#define TL_MGMT_TL_CONFIG 3u
-#define TL_MGMT_TL_THERAPY 4u
-#define TL_MGMT_TL_STREAM 5u
-#define TL_MGMT_TL_LOG 6u
+/* The control loop's commands (mgmt_therapy.h, docs/protocol.md). */
+#define TL_MGMT_TL_STATUS 2u  /* read -> therapy, model, timing, links */
+#define TL_MGMT_TL_CONFIG 3u  /* read {["keys"], ["off"]} -> fields; write {"set": {...}} */
+#define TL_MGMT_TL_THERAPY 4u /* write {"cmd": "start"|"stop"|"pause"|"resume"} */
+#define TL_MGMT_TL_STREAM 5u  /* read {["since"], ["max"]} -> telemetry records */
+#define TL_MGMT_TL_LOG 6u     /* read {["since"], ["max"]} -> events */
+/* Reserved for later features; not registered yet, so ENOTSUP. */
 #define TL_MGMT_TL_MODEL 7u
 
 /* theraloop group error codes (v2 err.rc). For v1 requests they are translated to the

@@ -57,6 +57,18 @@ const char *tl_platform_board_name(void);
  * Sets *id to point at `len` bytes and returns len (0 if unknown). */
 size_t tl_platform_build_id(const uint8_t **id);
 
+/* Queue bytes (a framed command, therapy/stim_link.h) for the stimulator link (USART3
+ * on stm32f4). Never blocks for long: once the stimulator is in its safe state
+ * (tl_platform_stim_safe) the bytes are dropped. */
+void tl_platform_stim_write(const uint8_t *data, size_t len);
+
+/* A free-running cycle counter for timing the control loop (wraps; take differences of
+ * intervals shorter than the wrap) and its rate. stm32f4: SysTick based (core clock
+ * cycles; DWT CYCCNT reads 0 under QEMU). Host: nanoseconds of CLOCK_MONOTONIC, or of
+ * the virtual clock in software-in-the-loop runs (where a step then takes 0 cycles). */
+uint32_t tl_platform_cycles(void);
+uint32_t tl_platform_cycles_hz(void);
+
 /* Drive the stimulator output to its safe state (off, outputs disabled).
  * Must be callable from any context, including fault handlers. */
 void tl_platform_stim_safe(void);

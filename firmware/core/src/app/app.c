@@ -1,11 +1,14 @@
 /*
  * app.c - the portable application: the management plane (SMP over the CLI serial port)
- * wired to the board through platform.h. Later features register their SMP groups and
- * periodic work here.
+ * and the control loop (AFE link in, stimulator link out), wired to the board through
+ * platform.h. Features register their SMP groups and periodic work here.
  */
 #include "theraloop/app.h"
 
+#include "theraloop/loop/loop.h"
 #include "theraloop/mgmt.h"
+#include "theraloop/mgmt_nn.h"
+#include "theraloop/mgmt_therapy.h"
 #include "theraloop/platform.h"
 #include "theraloop/smp.h"
 #include "theraloop/smp_serial.h"
@@ -16,6 +19,13 @@
 static tl_smp_server_t g_smp;
 static tl_smp_serial_rx_t g_smp_rx;
 static uint8_t g_smp_rx_buf[TL_SMP_BUF_SIZE];
+static tl_loop_t g_loop;
+
+static void stim_write(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    tl_platform_stim_write(data, len);
+}
 
 static void cli_write_line(void *ctx, const uint8_t *data, size_t len)
 {
@@ -68,6 +78,10 @@ void tl_app_init(void)
     tl_smp_serial_rx_init(&g_smp_rx, g_smp_rx_buf, sizeof(g_smp_rx_buf), &g_smp.stats);
     (void)tl_mgmt_os_register(&g_smp);
     (void)tl_mgmt_theraloop_register(&g_smp);
+    (void)tl_mgmt_nn_register(&g_smp);
+    tl_model_source_ram_update(NULL, NULL); /* a (virtual) reboot forgets the RAM model */
+    tl_loop_init(&g_loop, stim_write, NULL);
+    tl_mgmt_therapy_bind(&g_loop);
     print_boot_banner();
 }
 
@@ -85,7 +99,18 @@ void tl_app_cli_input(const uint8_t *data, size_t len)
     }
 }
 
+void tl_app_afe_input(const uint8_t *data, size_t len)
+{
+    tl_loop_afe_input(&g_loop, data, len);
+}
+
+void tl_app_stim_input(const uint8_t *data, size_t len)
+{
+    tl_loop_stim_input(&g_loop, data, len);
+}
+
 void tl_app_poll(void)
 {
     (void)tl_smp_server_poll(&g_smp);
+    tl_loop_poll(&g_loop);
 }

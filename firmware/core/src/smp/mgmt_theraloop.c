@@ -1,6 +1,7 @@
 /*
  * mgmt_theraloop.c - the theraloop SMP group (64): device info and the fault-test
- * diagnostic. Later features add their commands here (ids reserved in mgmt.h).
+ * diagnostic here; the control loop's status, config, therapy, stream and log commands in
+ * mgmt_therapy.c. Later features add their commands to the table below (ids in mgmt.h).
  */
 #include <string.h>
 
@@ -8,6 +9,7 @@
 
 #include "theraloop/fault.h"
 #include "theraloop/mgmt.h"
+#include "theraloop/mgmt_therapy.h"
 #include "theraloop/platform.h"
 #include "theraloop/version.h"
 
@@ -126,6 +128,11 @@ static tl_mgmt_err_t tl_to_v1(uint16_t rc)
 static const tl_smp_cmd_t k_tl_cmds[] = {
     {TL_MGMT_TL_INFO, tl_info, NULL},
     {TL_MGMT_TL_FAULT_TEST, NULL, tl_fault_test},
+    {TL_MGMT_TL_STATUS, tl_mgmt_status_read, NULL},
+    {TL_MGMT_TL_CONFIG, tl_mgmt_config_read, tl_mgmt_config_write},
+    {TL_MGMT_TL_THERAPY, NULL, tl_mgmt_therapy_write},
+    {TL_MGMT_TL_STREAM, tl_mgmt_stream_read, NULL},
+    {TL_MGMT_TL_LOG, tl_mgmt_log_read, NULL},
 };
 
 static const tl_smp_group_t k_tl_group = {

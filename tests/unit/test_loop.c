@@ -379,12 +379,15 @@ static void test_injected_overrun_falls_back_next_step(void)
 static void test_pause_takes_effect_in_the_call(void)
 {
     fresh();
+    TL_EXPECT(!tl_host_stim_enabled());
     TL_EXPECT_EQ(tl_loop_command(&g_loop, TL_CMD_START), TL_SUP_CMD_OK);
     noise(1200, 300, 11);
     feed(g_x, 1200, 1, 20, 0);
     size_t n = stim_commands(g_cmds, MAX_STEPS);
     TL_EXPECT(g_cmds[n - 1].stim.amplitude_ua > 0);
+    TL_EXPECT(tl_host_stim_enabled()); /* hardware enable follows the "on" commands */
     TL_EXPECT_EQ(tl_loop_command(&g_loop, TL_CMD_PAUSE), TL_SUP_CMD_OK);
+    TL_EXPECT(!tl_host_stim_enabled()); /* and drops with the pause */
     size_t m = stim_commands(g_cmds, MAX_STEPS);
     TL_EXPECT_EQ(m, n + 1); /* sent inside the command, before any further sample */
     TL_EXPECT_EQ(g_cmds[m - 1].stim.enabled, 0);

@@ -43,6 +43,7 @@ static struct {
     tl_host_cli_sink_fn stim_sink;
     void *stim_sink_ctx;
     bool stim_safe;
+    bool stim_enabled;
 } g_host = {.cli_fd = 1, .stim_fd = -1};
 
 static void now(struct timespec *ts)
@@ -59,6 +60,7 @@ void tl_host_boot(tl_reset_reason_t reason)
     g_host.booted = true;
     g_host.reason = reason;
     g_host.stim_safe = false;
+    g_host.stim_enabled = false;
     g_host.reboot_pending = false;
     if (reason != TL_RESET_FAULT) {
         g_host.have_fault = false;
@@ -300,4 +302,14 @@ void tl_platform_trigger_fault(uint32_t kind)
     g_host.have_fault = true;
     g_host.reboot_pending = true;
     g_host.next_reason = TL_RESET_FAULT;
+}
+
+void tl_platform_stim_enable(bool on)
+{
+    g_host.stim_enabled = on;
+}
+
+bool tl_host_stim_enabled(void)
+{
+    return g_host.stim_enabled;
 }

@@ -65,6 +65,9 @@ void tl_host_set_stim_sink(tl_host_cli_sink_fn fn, void *ctx);
 void tl_host_use_virtual_clock(bool on);
 void tl_host_advance_ms(uint32_t ms);
 
+/* State of the stimulator's hardware enable line (tl_platform_stim_enable). */
+bool tl_host_stim_enabled(void);
+
 /* Set (or with NULL, clear) the fault record tl_platform_last_fault() reports. */
 void tl_host_set_fault_record(const tl_fault_record_t *rec);
 

@@ -71,6 +71,11 @@ void tl_platform_reset(void)
     tl_stm32_system_reset(TL_RESET_SOFTWARE);
 }
 
+void tl_platform_stim_enable(bool on)
+{
+    tl_gpio_write(TL_STM32F4_STIM_EN_PIN, on);
+}
+
 /* Any context, including fault handlers: no locks, no waiting. STIM_EN low first
  * (the stimulator's hardware enable), then silence its command link. */
 void tl_platform_stim_safe(void)

@@ -69,6 +69,12 @@ void tl_platform_stim_write(const uint8_t *data, size_t len);
 uint32_t tl_platform_cycles(void);
 uint32_t tl_platform_cycles_hz(void);
 
+/* The stimulator's hardware enable line (STIM_EN on the STM32F4 board). The control loop
+ * raises it just before it sends a command that turns stimulation on and lowers it right
+ * after a command that turns stimulation off, so an idle or paused device has its output
+ * stage disabled in hardware, not only by command. tl_platform_stim_safe() lowers it too. */
+void tl_platform_stim_enable(bool on);
+
 /* Drive the stimulator output to its safe state (off, outputs disabled).
  * Must be callable from any context, including fault handlers. */
 void tl_platform_stim_safe(void);

@@ -47,8 +47,14 @@ static void send_stim(tl_loop_t *l, const tl_stim_params_t *p)
 {
     uint8_t buf[TL_STIM_SET_FRAME_LEN];
     size_t n = tl_stim_encode_set(p, l->stim_seq, buf, sizeof buf);
+    if (p->enabled != 0u) {
+        tl_platform_stim_enable(true); /* output stage on before the "on" command */
+    }
     if (n > 0u && l->out_fn != NULL) {
         l->out_fn(l->out_ctx, buf, n);
+    }
+    if (p->enabled == 0u) {
+        tl_platform_stim_enable(false); /* and off after the "off" command */
     }
     tl_stim_monitor_sent(&l->mon, l->stim_seq, tl_loop_now_ms(l));
     l->stim_seq++;

@@ -47,6 +47,15 @@ Echoes One Kilobyte Over Several Frames
     ${answer}=    Device Echo    ${CLI_PORT}    ${text}
     Should Be Equal    ${answer}    ${text}
 
+Runs Adaptive Therapy In Closed Loop Over The AFE And Stimulator USARTs
+    Start Emulation
+    Wait For Line On Uart    board=stm32f4
+    ${run}=    Run Closed Loop Session    ${CLI_PORT}    ${AFE_PORT}    ${STIM_PORT}    seconds=10
+    Should Be True    ${run}[steps] >= 400
+    Should Be True    ${run}[max_applied_ua] <= ${run}[amplitude_max_ua]
+    ${info}=    Device Info    ${CLI_PORT}
+    Should Be Equal    ${info}[reset_reason]    power_on
+
 Resets On Request And Reports A Software Reset
     Start Emulation
     Wait For Line On Uart    board=stm32f4

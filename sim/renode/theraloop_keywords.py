@@ -38,3 +38,41 @@ def reset_device_and_wait(port: int | str, timeout: float = 20.0) -> dict[str, A
     with Device(_url(port), timeout=timeout, connect_timeout=timeout) as dev:
         dev.reset()
         return dev.wait_ready(timeout).to_dict()
+
+
+def run_closed_loop_session(
+    cli_port: int | str,
+    afe_port: int | str,
+    stim_port: int | str,
+    seconds: float = 10.0,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Adaptive DBS on the device: configure it over SMP, start therapy, then drive the AFE
+    link (usart2) with the virtual beta patient in lockstep with the stimulator link
+    (usart3) for `seconds` of signal. Returns the digest of the run, the number of
+    control steps, the largest amplitude the device commanded, the configured upper
+    limit, and the device's fault/fallback state afterwards."""
+    from theraloop.loop import client
+    from theraloop.patient import BetaPatient
+    from theraloop.sim.lockstep import LockstepSession, SocketEndpoint
+
+    settings = {"model": "beta_biomarker", "policy": "adaptive", "dropout_ms": 0}
+    with Device(_url(cli_port), timeout=10.0, connect_timeout=10.0) as dev:
+        client.config_set(dev, settings)
+        limits = client.config_get(dev, ["amplitude_max_ua", "afe_rate_hz", "hop_samples"])
+        client.therapy(dev, "start")
+        with SocketEndpoint(_url(afe_port), _url(stim_port)) as ep:
+            patient = BetaPatient(int(limits["afe_rate_hz"]), seed=seed)
+            session = LockstepSession(
+                ep, patient, hop_samples=int(limits["hop_samples"]), seed=seed
+            )
+            result = session.run(seconds=seconds)
+        status = client.status(dev)
+        client.therapy(dev, "stop")
+    return {
+        "digest": result.digest(),
+        "steps": len(result.records),
+        "max_applied_ua": int(result.records["applied_ua"].max()),
+        "amplitude_max_ua": int(limits["amplitude_max_ua"]),
+        "status": status,
+    }

@@ -41,6 +41,14 @@ def test_keywords_info_echo_and_reset(fresh_qemu_device) -> None:
     assert kw.reset_device_and_wait(port)["reset_reason"] == "software"
 
 
+def test_keyword_closed_loop_session(fresh_qemu_device) -> None:
+    kw = _keywords()
+    d = fresh_qemu_device
+    run = kw.run_closed_loop_session(_port(d.cli_url), _port(d.afe_url), _port(d.stim_url), 4.0)
+    assert run["steps"] == 200  # 4 s of 1000 Hz samples in 20 ms hops
+    assert 0 < run["max_applied_ua"] <= run["amplitude_max_ua"]
+
+
 def test_renode_files_reference_each_other() -> None:
     resc = (ROOT / "sim/renode/theraloop.resc").read_text()
     robot = (ROOT / "sim/renode/theraloop.robot").read_text()

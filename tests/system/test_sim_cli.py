@@ -13,10 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import theraloop.sim.qemu as qemu_mod
-from theraloop.cli import main
 from theraloop.device import Device
 from theraloop.sim.qemu import QemuRunner
 
@@ -127,17 +125,6 @@ def test_sim_serve_gdb_starts_halted(firmware_elf):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def test_demo_boots_shows_info_and_stops(firmware_elf):
-    result = CliRunner().invoke(main, ["demo", "--elf", str(firmware_elf)])
-    assert result.exit_code == 0, result.stderr
-    rows = dict(line.split(None, 1) for line in result.stdout.splitlines()[2:] if line.strip())
-    assert rows["board"] == "stm32f4"
-    assert rows["reset_reason"] == "power_on"
-    result = CliRunner().invoke(main, ["--json", "demo", "--elf", str(firmware_elf)])
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["board"] == "stm32f4"
 
 
 def test_runner_retries_when_a_chosen_port_is_taken(firmware_elf, monkeypatch):

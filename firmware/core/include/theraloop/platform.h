@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "theraloop/fault.h"
+#include "theraloop/storage/storage.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,6 +90,12 @@ typedef enum {
     TL_FAULT_TRIGGER_DIV_ZERO = 3,   /* integer divide by zero (usage fault) */
 } tl_fault_trigger_t;
 void tl_platform_trigger_fault(uint32_t kind);
+
+/* The board's persistent storage device (storage/storage.h) for the configuration store
+ * and model slots, or NULL if this board/run has none. The same device on every call;
+ * the backend (STM32F4 flash controller, semihosting flash file under QEMU, RAM on the
+ * host) is chosen by the board at the first call. See docs/storage.md for the layout. */
+const tl_storage_t *tl_platform_storage(void);
 
 #ifdef __cplusplus
 }

@@ -305,6 +305,7 @@ class NnErr(IntEnum):
     IO_MISMATCH = 7
     IO_LIMIT = 8
     NO_TIMER = 9
+    BUSY = 10
     ENGINE_ARG = 33
     ENGINE_TRUNCATED = 34
     ENGINE_BAD_IDENTIFIER = 35

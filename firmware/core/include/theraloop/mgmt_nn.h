@@ -61,6 +61,7 @@ typedef enum {
     TL_MGMT_NN_ERR_IO_MISMATCH = 7,   /* [EINVAL] inputs: wrong number or byte size */
     TL_MGMT_NN_ERR_IO_LIMIT = 8,      /* [ENOTSUP] more than TL_MGMT_NN_IO_MAX inputs/outputs */
     TL_MGMT_NN_ERR_NO_TIMER = 9,      /* [ENOTSUP] no timer for bench on this build */
+    TL_MGMT_NN_ERR_BUSY = 10,         /* [EBUSY] load/invoke/bench refused: therapy is on */
     /* TL_MGMT_NN_ERR_ENGINE + s: the engine returned tl_nn_status_t s (1..19) on load,
      * invoke or bench [ENOMEM for ARENA_TOO_SMALL, else EINVAL]; details in `state`. */
     TL_MGMT_NN_ERR_ENGINE = 32,
@@ -68,6 +69,13 @@ typedef enum {
 
 /* Register the group (and reset its state: no model, no upload). */
 tl_smp_status_t tl_mgmt_nn_register(tl_smp_server_t *srv);
+
+/* Safety interlock: while `busy()` returns true (the application passes "therapy is
+ * running or paused"), load, invoke and bench are refused with TL_MGMT_NN_ERR_BUSY, so
+ * that a benchmark cannot stall the control loop and the model the loop may be running
+ * from RAM cannot be replaced under it. Uploads (into the idle slot) and state stay
+ * allowed. NULL: never busy. */
+void tl_mgmt_nn_set_busy_check(bool (*busy)(void));
 
 #ifdef __cplusplus
 }

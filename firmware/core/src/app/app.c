@@ -21,6 +21,12 @@ static tl_smp_serial_rx_t g_smp_rx;
 static uint8_t g_smp_rx_buf[TL_SMP_BUF_SIZE];
 static tl_loop_t g_loop;
 
+/* Therapy running or paused: the nn group's load/invoke/bench must wait. */
+static bool therapy_on(void)
+{
+    return tl_loop_therapy(&g_loop)->sup.therapy_state != (uint8_t)TL_THERAPY_OFF;
+}
+
 static void stim_write(void *ctx, const uint8_t *data, size_t len)
 {
     (void)ctx;
@@ -79,6 +85,7 @@ void tl_app_init(void)
     (void)tl_mgmt_os_register(&g_smp);
     (void)tl_mgmt_theraloop_register(&g_smp);
     (void)tl_mgmt_nn_register(&g_smp);
+    tl_mgmt_nn_set_busy_check(therapy_on);
     tl_model_source_ram_update(NULL, NULL); /* a (virtual) reboot forgets the RAM model */
     tl_loop_init(&g_loop, stim_write, NULL);
     tl_mgmt_therapy_bind(&g_loop);

@@ -449,8 +449,23 @@ static tl_mgmt_err_t nn_upload(tl_smp_req_t *req)
 
 /* --- load (write) ------------------------------------------------------------------------ */
 
+static bool (*g_busy)(void);
+
+void tl_mgmt_nn_set_busy_check(bool (*busy)(void))
+{
+    g_busy = busy;
+}
+
+static bool therapy_busy(void)
+{
+    return g_busy != NULL && g_busy();
+}
+
 static tl_mgmt_err_t nn_load(tl_smp_req_t *req)
 {
+    if (therapy_busy()) {
+        return tl_smp_group_error(req, TL_MGMT_NN_ERR_BUSY);
+    }
     uint32_t arena = TL_MGMT_NN_ARENA_BYTES;
     nn_field_t f[] = {{"arena", NN_F_U32, &arena, false}};
     tl_mgmt_err_t rc = decode_request(req, f, 1);
@@ -528,6 +543,9 @@ static void write_inputs(const nn_bstr_list_t *in)
 
 static tl_mgmt_err_t nn_invoke(tl_smp_req_t *req)
 {
+    if (therapy_busy()) {
+        return tl_smp_group_error(req, TL_MGMT_NN_ERR_BUSY);
+    }
     nn_bstr_list_t in = {0};
     nn_field_t f[] = {{"in", NN_F_BSTR_LIST, &in, false}};
     tl_mgmt_err_t rc = decode_request(req, f, 1);
@@ -590,6 +608,9 @@ static void bench_prep(void *ctx)
 
 static tl_mgmt_err_t nn_bench(tl_smp_req_t *req)
 {
+    if (therapy_busy()) {
+        return tl_smp_group_error(req, TL_MGMT_NN_ERR_BUSY);
+    }
     uint32_t runs = 0;
     uint32_t loop = 0;
     nn_bstr_list_t in = {0};
@@ -672,6 +693,8 @@ static tl_mgmt_err_t nn_to_v1(uint16_t rc)
         return TL_MGMT_ERR_ENOENT;
     case TL_MGMT_NN_ERR_NOT_LOADED:
         return TL_MGMT_ERR_EBADSTATE;
+    case TL_MGMT_NN_ERR_BUSY:
+        return TL_MGMT_ERR_EBUSY;
     case TL_MGMT_NN_ERR_HASH_MISMATCH:
         return TL_MGMT_ERR_ECORRUPT;
     case TL_MGMT_NN_ERR_IO_LIMIT:

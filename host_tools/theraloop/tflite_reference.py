@@ -71,8 +71,15 @@ class Reference:
             io_tensor(self.model, i, t) for i, t in enumerate(self.model.output_tensors)
         ]
         size = arena_size if arena_size is not None else default_arena_size(self.model)
+        # Files with SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND are run as their TFLM-equivalent
+        # rewrite (model/tflm_equivalent.py): TFLM misreads their dynamic-batch shapes and
+        # leaves part of the output undefined. Other files run as they are.
+        from theraloop.model.tflm_equivalent import tflm_equivalent
+
         try:
-            self._interp = runtime.Interpreter.from_bytes(self.model_bytes, arena_size=size)
+            self._interp = runtime.Interpreter.from_bytes(
+                tflm_equivalent(self.model_bytes), arena_size=size
+            )
         except (RuntimeError, ValueError) as e:
             raise TflmError(f"tflite-micro cannot load the model: {e}") from e
 

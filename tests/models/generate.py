@@ -825,7 +825,7 @@ def _() -> Built:
     # A pool between the two ops: a conv there is fused back into a dilated CONV_2D. No
     # padding: TFLM never initialises SPACE_TO_BATCH_ND's pad value, so padded positions
     # have no reference value (space_to_batch_padded checks them against the math).
-    x = inp((10, 12, 3))
+    x = inp((10, 10, 3))
     a = op_layer(lambda t: tf.space_to_batch_nd(t, [2, 2], [[0, 0], [0, 0]]), "s2b")(x)
     a = L.MaxPooling2D(3, strides=1, padding="valid")(a)
     y = op_layer(lambda t: tf.compat.v1.batch_to_space_nd(t, [2, 2], [[0, 1], [1, 0]]), "b2s")(a)

@@ -46,6 +46,7 @@ def needs_rewrite(data: bytes) -> bool:
 def tflite_shapes(data: bytes) -> list[tuple[int, ...]]:
     """Every tensor's shape as TensorFlow Lite computes it at Prepare."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # quiet: only shapes are needed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import tensorflow as tf

@@ -96,7 +96,8 @@ typedef struct {
     /* Exact arena bytes this model needs. Set by a successful load, and by a load that
      * failed with TL_NN_ERR_ARENA_TOO_SMALL when it could still be computed (0 if not). */
     uint32_t arena_required;
-    /* Operator that caused the last load error, or -1; and its builtin code, or -1. */
+    /* Operator that caused the last load error, or -1; and its builtin code, or -1. For a
+     * model input (output) of an unsupported type: the first operator reading (writing) it. */
     int32_t err_op;
     int32_t err_opcode;
     /* Multiply-accumulates per inference (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED). */
@@ -128,9 +129,10 @@ tl_nn_status_t tl_nn_load(tl_nn_model_t *m, const uint8_t *data, size_t len, uin
 
 /*
  * Exact arena bytes tl_nn_load() needs for `data`, computed without running the model.
- * `work` is scratch memory for the load-time tables only (the operator parameters and
- * the planner's bookkeeping, typically a small fraction of the arena); it may be the
- * arena itself. Returns TL_NN_ERR_ARENA_TOO_SMALL if even those tables do not fit.
+ * `work` is scratch memory for the load-time tables only (the operator parameters, the
+ * shapes computed at load and the planner's bookkeeping, typically a small fraction of
+ * the arena); it may be the arena itself. Returns TL_NN_ERR_ARENA_TOO_SMALL if even
+ * those tables do not fit.
  */
 tl_nn_status_t tl_nn_arena_required(const uint8_t *data, size_t len, uint8_t *work,
                                     size_t work_len, size_t *bytes);

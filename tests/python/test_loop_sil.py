@@ -158,8 +158,10 @@ def test_an_hour_of_therapy_in_seconds():
     _need_data()
     model, contract = _model(sc.SEIZURE)
     base = sc.data_dir() / "bonn_eeg"
-    d = np.load(base / "set_D_train.npy").astype(np.int16)
-    e = np.load(base / "set_E_train.npy").astype(np.int16)
+    from theraloop.train.seizure import to_device_rate
+
+    d = to_device_rate(np.load(base / "set_D_train.npy"), 250)
+    e = to_device_rate(np.load(base / "set_E_train.npy"), 250)
     parts = []
     total = 0
     i = 0

@@ -4,11 +4,13 @@ QEMU -- deterministic, closing the loop, and failing loudly when the device is s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from theraloop.paths import repo_root
 from theraloop.patient import (
     BetaPatient,
     DataMissing,
@@ -35,10 +37,14 @@ RESPONSIVE = {
     "dropout_ms": 0,
     "fallback_mode": "off",
 }
-"""The seizure detector's pipeline (its preset: 250 Hz, hop 43 samples), responsive
+"""The seizure detector's pipeline (its preset: 250 Hz, the contract's hop), responsive
 therapy, no stimulation in the sensor-fault fallback (so any stimulation is a burst); the
 silence timer off, so that the session depends on nothing but the bytes."""
-HOP = 43
+HOP = int(
+    json.loads((repo_root() / "models/seizure_detector/contract.json").read_text())["step"][
+        "hop_samples"
+    ]
+)
 FAULTS = "dropout@5+0.5,corrupt@8+0.3,duplicate@9+0.2,garbage@12+0.2,noise@14+1"
 
 

@@ -68,8 +68,14 @@ def test_eval_seizure_detector_on_a_bonn_like_folder(tmp_path):
     assert r["segments"] == 9 and r["set_segments"] == {"A": 3, "D": 3, "E": 3}
     # whole segments are the unit: the confusion matrix counts segments
     assert int(np.sum(r["confusion"])) == 9
-    # 1200 samples, hop 43, window 256: 22 full windows per segment
-    assert r["windows"] == 9 * 22
+    # The folder is 173.61 Hz by definition: resampled 36/25 to the model's 250 Hz first,
+    # 1200 -> 1728 samples; windows end on hop boundaries once a full raw window is in.
+    contract = json.loads((MODELS / "seizure_detector" / "contract.json").read_text())
+    hop, window = contract["step"]["hop_samples"], contract["input"]["window_samples"]
+    assert r["sample_rate_hz"] == contract["feature_config"]["sample_rate_hz"] == 250
+    assert r["resample"] == "36/25"
+    first_end = -(-window // hop) * hop
+    assert r["windows"] == 9 * ((1728 - first_end) // hop + 1)
 
 
 def test_eval_accepts_the_parent_folder_and_another_model(tmp_path):
@@ -131,12 +137,19 @@ def test_errors_are_one_line_and_exit_2(tmp_path, args, message):
 
 
 def test_eval_refuses_segments_shorter_than_one_window(tmp_path):
-    """A window ends on a hop boundary: 256-sample windows with 43-sample hops need 258."""
+    """A window ends on a hop boundary (368-sample windows, 62-sample hops: 372 samples at
+    250 Hz), counted after resampling: 258 samples at 173.61 Hz become 372, 257 only 371."""
     _shipped("seizure_detector")
-    folder = tmp_path / "short"
-    folder.mkdir()
-    for letter in "ADE":
-        np.save(folder / f"set_{letter}_x.npy", np.zeros((2, 257), np.int16))
-    result = CliRunner().invoke(model_cli, ["eval", "seizure_detector", "--data", str(folder)])
+    contract = json.loads((MODELS / "seizure_detector" / "contract.json").read_text())
+    hop, window = contract["step"]["hop_samples"], contract["input"]["window_samples"]
+    need = -(-window // hop) * hop
+    src = (need - 1) * 25 // 36 + 1  # fewest 173.61 Hz samples: ceil(src * 36 / 25) >= need
+    ok, short = tmp_path / "ok", tmp_path / "short"
+    for folder, n in ((ok, src), (short, src - 1)):
+        folder.mkdir()
+        for letter in "ADE":
+            np.save(folder / f"set_{letter}_x.npy", np.zeros((2, n), np.int16))
+    result = CliRunner().invoke(model_cli, ["eval", "seizure_detector", "--data", str(short)])
     assert result.exit_code == 2, result.output
-    assert "need at least 258" in result.stderr
+    assert f"need at least {need}" in result.stderr
+    assert _eval("seizure_detector", "--data", str(ok))["windows"] == 6

@@ -23,6 +23,7 @@ from theraloop import engine as engine_mod
 from theraloop.dsp.config import FeatureConfig
 from theraloop.dsp.fixed import FixedFeatures
 from theraloop.engine import Engine
+from theraloop.loop.factory import preset_from_contract
 from theraloop.model.__main__ import main as model_cli
 from theraloop.model.tflite_file import parse
 from theraloop.paths import repo_root
@@ -145,6 +146,13 @@ def test_seizure_pipeline_outputs(seizure_run):
         assert 0.0 <= summary[key] <= 1.0
     ev = json.loads(files["evaluation"].read_text())
     assert ev["tiny"] is True and ev["cv"]["unit"] == "segment"
+    # trained at the device's AFE rate, on Bonn segments resampled 173.61 -> 250 Hz
+    assert ev["data"]["fs_hz"] == 250 and ev["data"]["source_fs_hz"] == 173.61
+    assert ev["data"]["resample"]["ratio"] == "36/25"
+    assert abs(ev["data"]["resample"]["time_base_error"]) < 1e-5
+    n_src = ev["data"]["source_samples_per_segment"]
+    assert ev["data"]["samples_per_segment"] == -(-n_src * 36 // 25)
+    assert "resampled from 173.61 Hz" in files["card"].read_text()
     # every window of the tiny set was predicted by a model that never saw its segment
     assert ev["cv"]["windows_compared_with_tflite_micro"] == ev["data"]["windows"]
     card = files["card"].read_text()
@@ -187,8 +195,17 @@ def test_seizure_contract_matches_the_device_raw_window(seizure_run, data_dir):
     assert _nn_expect(eng, False, (1, cfg.raw_len, 1)) == 0
     assert _nn_expect(eng, True, (1, 3)) == 0
     assert _nn_expect(eng, False, (1, cfg.raw_len + 1, 1)) == engine_mod.ERR_CONTRACT_MISMATCH
-    # The raw windows the device's feature stage hands over have exactly that length.
-    seg = load_bonn(data_dir).segments[140]
+    # The model runs at an AFE rate, so its factory preset takes the device's samples as
+    # they come (no "time scaled" note), at the contract's hop.
+    preset = preset_from_contract(contract, "seizure_detector")
+    assert preset.afe_rate_hz == fc["sample_rate_hz"] == contract["input"]["sample_rate_hz"]
+    assert preset.afe_rate_hz == 250
+    assert not [n for n in preset.notes if "time scaled" in n], preset.notes
+    assert preset.hop_samples == contract["step"]["hop_samples"] == cfg.hop
+    assert preset.raw_len == cfg.raw_len and preset.pipeline == 1
+    # The raw windows the device's feature stage hands over have exactly that length
+    # (a Bonn segment at the device rate, as the recipe and the virtual patient play it).
+    seg = seizure.to_device_rate(load_bonn(data_dir).segments[140:141], cfg.fs)[0]
     run = FixedFeatures(cfg).run(seg, raw=True)
     assert run.raw is not None and run.raw.shape[1:] == (1, cfg.raw_len)
     win = seizure.raw_windows(seg[None], cfg)

@@ -164,7 +164,8 @@ def test_responsive_policy_matches_sil_frame_for_frame(fresh_qemu_device):
     ictal_start_ms = int(np.argmax(mask)) * 4
     assert all(c.seq > 0 for c in burst)
     first = cmds.index(burst[0])
-    assert first * 43 * 4 > ictal_start_ms - 2 * 43 * 4
+    hop = int(settings.get("hop_samples") or sc.contract(sc.SEIZURE)["step"]["hop_samples"])
+    assert first * hop * 4 > ictal_start_ms - 2 * hop * 4
 
 
 def test_adaptive_policy_matches_sil_frame_for_frame(fresh_qemu_device):

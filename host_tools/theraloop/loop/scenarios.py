@@ -5,8 +5,9 @@ settings derived from its factory model's contract.
 - adaptive:   the STN LFP recording (beta biomarker), 1000 Hz, converted to ADC counts as
               the feature agreement does (theraloop.dsp.agreement.stn_counts);
 - responsive: Bonn EEG, an ictal segment (set E) spliced between two interictal ones
-              (set D), fed at the AFE's 250 Hz sample for sample (the seizure detector was
-              trained on these samples at 173.61 Hz; its preset takes them unchanged).
+              (set D), each resampled from 173.61 Hz to the AFE's 250 Hz exactly as the
+              seizure detector's training data and the replay patient are
+              (theraloop.train.seizure.to_device_rate).
 
 Thresholds in the contracts are int8 output values (`threshold_q`); the device's score is
 Q15 (loop/model_step.h), so they are converted with `quant.threshold_q15` (the same
@@ -70,12 +71,14 @@ def stn_samples(data: Path | None = None) -> np.ndarray:
 
 
 def bonn_splice(data: Path | None = None, segment: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Interictal (D) + ictal (E) + interictal (D) segments, int16 counts, and the mask of
-    the ictal samples."""
+    """Interictal (D) + ictal (E) + interictal (D) segments at 250 Hz, int16 counts, and
+    the mask of the ictal samples."""
+    from theraloop.train.seizure import to_device_rate
+
     base = (data or data_dir()) / "bonn_eeg"
     d = np.load(base / "set_D_train.npy")
     e = np.load(base / "set_E_train.npy")
-    parts = [d[segment], e[segment], d[segment + 1]]
+    parts = list(to_device_rate(np.stack([d[segment], e[segment], d[segment + 1]]), 250))
     x = np.concatenate(parts).astype(np.int16)
     mask = np.zeros(x.size, dtype=bool)
     mask[parts[0].size : parts[0].size + parts[1].size] = True

@@ -202,6 +202,49 @@ def _seizure_persistence(ev: dict[str, Any]) -> str:
     )
 
 
+def _source_samples(data: dict[str, Any]) -> str:
+    n = data.get("source_samples_per_segment", data["samples_per_segment"])
+    return f"{n:,}"
+
+
+def _resampled_samples(data: dict[str, Any]) -> str:
+    if "resample" not in data:
+        return ""
+    return (
+        f" at {data['source_fs_hz']:g} Hz, {data['samples_per_segment']:,} after resampling "
+        f"to {data['fs_hz']:g} Hz"
+    )
+
+
+def _seizure_rate_note(data: dict[str, Any]) -> str:
+    """Why the input rate is what it is (the device's AFE rate, not the recording's)."""
+    r = data.get("resample")
+    if r is None:
+        return (
+            f"**Input rate: {data['fs_hz']:g} Hz, the recording's own rate.** The device's AFE "
+            "link carries 250, 500 or 1000 Hz only, so on the device this model sees a time "
+            "axis that differs from its training data."
+        )
+    seg_s = int(data["source_samples_per_segment"]) / float(data["source_fs_hz"])
+    seg_err_ms = abs(float(r["time_base_error"])) * seg_s * 1000.0
+    return (
+        f"**Input rate: {data['fs_hz']:g} Hz, resampled from {data['source_fs_hz']:g} Hz.** "
+        "The device's AFE link carries 250, 500 or 1000 Hz only (docs/sensing.md); a model "
+        f"trained at the recording's {data['source_fs_hz']:g} Hz would see every rhythm "
+        f"{data['fs_hz'] / data['source_fs_hz']:.2f}x slower on the device than it learned "
+        "it. So every Bonn segment is resampled to the device rate before it is cut into "
+        f"windows, exactly as the virtual patient plays it: `resample_poly` by "
+        f"{r['ratio']} (Kaiser anti-aliasing FIR, the virtual patient's resampler), rounded "
+        f"and clipped to int16. {r['ratio']} x {data['source_fs_hz']:g} Hz = "
+        f"{r['effective_fs_hz']:.4f} Hz, a time-base error of "
+        f"{abs(r['time_base_error']) * 100:.5f} % ({seg_err_ms:.2f} ms per {seg_s:.1f} s "
+        "segment). Windows, hops, "
+        "false alarms per hour and detection times below are in device time; "
+        "`theraloop model eval` resamples any Bonn-like folder (defined as "
+        f"{data['source_fs_hz']:g} Hz) the same way."
+    )
+
+
 def render_seizure(ev: dict[str, Any]) -> str:
     cv, s, data = ev["cv"], ev["settings"], ev["data"]
     f, q = cv["float"], cv["int8"]
@@ -302,11 +345,13 @@ def render_seizure(ev: dict[str, Any]) -> str:
         "",
         "A raw-window 1-D CNN that classifies each "
         f"{s['window_s']:.2f} s window of single-channel EEG ({s['window_samples']} samples at "
-        f"{data['fs_hz']} Hz) as healthy (A), interictal (D) or ictal (E), once per "
+        f"{data['fs_hz']:g} Hz) as healthy (A), interictal (D) or ictal (E), once per "
         f"{s['hop_s'] * 1000:.1f} ms control step. The responsive policy's score is the int8 "
         "probability of *ictal*; a detection is that score staying above a threshold over "
         "consecutive windows. Trained on the Bonn EEG (sets A, D, E), full-integer int8, "
         "run by our engine and bit-exact with tflite-micro.",
+        "",
+        _seizure_rate_note(data),
         "",
         f"Reproduce: `{ev['command']}` (about {ev['seconds'] / 60:.0f} min on 2 CPU cores); "
         f"evaluate the shipped model: `theraloop model eval {ev['recipe']} --json`.",
@@ -397,7 +442,7 @@ def render_seizure(ev: dict[str, Any]) -> str:
         f"{out['scale']:g}, zero point {out['zero_point']}); score = output "
         f"{out['score_class']} (E_ictal).",
         f"- Feature stage: hop {con['step']['hop_samples']} samples, raw window "
-        f"{s['window_samples']} samples at {data['fs_hz']} Hz (`feature_config` in "
+        f"{s['window_samples']} samples at {data['fs_hz']:g} Hz (`feature_config` in "
         "`contract.json`).",
         "",
         "## Training-set figures of the shipped model",
@@ -414,7 +459,8 @@ def render_seizure(ev: dict[str, Any]) -> str:
         "## Training",
         "",
         f"- Data: `{data['folder']}` (Bonn EEG; {BONN_CITATION}), raw 12-bit counts, "
-        f"{data['samples_per_segment']} samples per segment; windows cut by the device's "
+        f"{_source_samples(data)} samples per segment"
+        f"{_resampled_samples(data)}; windows cut by the device's "
         "own feature code (SIL library).",
         f"- Network: {s['net_describe']} (Keras, ReLU, valid padding), Adam "
         f"(lr {s['learning_rate']}), {s['epochs']} epochs, batch {s['batch']}, trained on every "

@@ -1,5 +1,15 @@
 """The seizure-detector recipe: a raw-window 1-D CNN on the Bonn EEG (sets A, D, E).
 
+**Sample rate.** The device's AFE link carries 250, 500 or 1000 Hz only, so the Bonn
+segments (173.61 Hz) are resampled to the device rate ``input.rate_hz`` (250 Hz) *before*
+windowing, exactly as the virtual patient plays them
+(:func:`theraloop.patient.replay.resample`: ``scipy.signal.resample_poly`` by 36/25 with
+its Kaiser anti-aliasing FIR), then rounded and clipped to int16 like the virtual AFE.
+36/25 x 173.61 Hz = 249.9984 Hz, so one "250 Hz" sample is 6.4e-6 (0.00064 %) longer
+than the device's: 0.15 ms over a 23.6 s segment. Windows, hops, persistence, false
+alarms per hour and latencies are all in device (250 Hz) time, and ``theraloop model
+eval`` resamples any Bonn-like folder (defined as 173.61 Hz) the same way.
+
 **Input.** The device's raw window (``tl_features_raw_window``, channel 0): the last
 ``window`` int16 samples at every control step of ``hop`` samples. The model takes int8
 ``q = clamp(round(counts / 2**shift), -128, 127)`` (scale 2**shift counts, zero point 0):
@@ -34,6 +44,8 @@ import numpy as np
 from theraloop.dsp.agreement import BONN_BANDS, BONN_FRAC_BITS
 from theraloop.dsp.config import MAX_RAW, FeatureConfig
 from theraloop.dsp.fixed import FixedFeatures
+from theraloop.patient.afe import FULL_SCALE
+from theraloop.patient.replay import _ratio, resample
 from theraloop.train import metrics
 from theraloop.train.cost import Budget
 from theraloop.train.cv import Fold, check_disjoint, segment_folds, window_split
@@ -48,6 +60,8 @@ CLASSES = ("A_healthy", "D_interictal", "E_ictal")
 SET_OF_CLASS = dict(enumerate(BONN_SETS))
 INTERICTAL = 1
 ICTAL = 2
+AFE_RATES = (250, 500, 1000)
+"""Sample rates the device's AFE link carries (docs/sensing.md)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class Settings:
 
     window: int
     hop: int
+    rate_hz: int
     feature_window_hops: int
     input_shift: int
     segments_per_set: int | None
@@ -87,6 +102,7 @@ class Settings:
             s = cls(
                 window=window,
                 hop=int(inp["hop"]),
+                rate_hz=int(inp.get("rate_hz", 250)),
                 feature_window_hops=int(inp.get("feature_window_hops", 10)),
                 input_shift=int(inp["shift"]),
                 segments_per_set=(
@@ -113,6 +129,10 @@ class Settings:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise RecipeError(f"seizure_detector recipe: {e}") from e
+        if s.rate_hz not in AFE_RATES:
+            raise RecipeError(
+                f"input.rate_hz must be one the AFE link carries: {AFE_RATES} (got {s.rate_hz})"
+            )
         if not 0 <= s.input_shift <= 8:
             raise RecipeError("input.shift must be 0..8")
         if s.train_stride < 1:
@@ -125,12 +145,16 @@ class Settings:
 
     @property
     def hop_s(self) -> float:
-        return self.hop / BONN_FS
+        return self.hop / self.rate_hz
+
+    @property
+    def window_s(self) -> float:
+        return self.window / self.rate_hz
 
     def feature_config(self) -> FeatureConfig:
         """The device's feature-stage configuration this model is trained for."""
         return FeatureConfig(
-            fs=BONN_FS,
+            fs=float(self.rate_hz),
             channels=1,
             bands=BONN_BANDS,
             hop=self.hop,
@@ -154,6 +178,42 @@ class Windows:
     """(N,) index of the segment each window comes from."""
     end_sample: np.ndarray
     """(N,) sample index (within the segment) just after the window's last sample."""
+
+
+def resample_ratio(rate_hz: float, fs_in: float = BONN_FS) -> str:
+    """``"36/25"``: the resample_poly factors (the virtual patient's, up/down) for
+    fs_in -> rate_hz; "1/1" when they agree (no resampling)."""
+    if abs(rate_hz - fs_in) < 1e-9:
+        return "1/1"
+    return "{}/{}".format(*_ratio(round(rate_hz), fs_in))
+
+
+def to_device_rate(segments: np.ndarray, rate_hz: float, fs_in: float = BONN_FS) -> np.ndarray:
+    """(n, samples) int16 at `fs_in` -> (n, samples') int16 at the device rate.
+
+    The virtual patient's resampler (resample_poly, Kaiser anti-aliasing FIR; identity
+    when the rates agree), then rounding to nearest and clipping at +-32767 like the
+    virtual AFE. Each segment is resampled on its own (its edges are zero-padded by the
+    FIR, as when the patient plays one segment)."""
+    x = np.asarray(segments)
+    if abs(rate_hz - fs_in) < 1e-9:
+        return x.astype(np.int16, copy=False)
+    if abs(rate_hz - round(rate_hz)) > 1e-9:
+        raise DataError(f"cannot resample to {rate_hz} Hz: the device rate is an integer")
+    rows = [resample(seg, fs_in, round(rate_hz)) for seg in x]
+    y = np.rint(np.stack(rows))
+    return np.clip(y, -FULL_SCALE, FULL_SCALE).astype(np.int16)
+
+
+def device_rate_data(data: BonnData, rate_hz: float, min_samples: int) -> BonnData:
+    """`data` (Bonn, 173.61 Hz) resampled to the device rate; at least `min_samples`."""
+    seg = to_device_rate(data.segments, rate_hz)
+    if seg.shape[1] < min_samples:
+        raise DataError(
+            f"{data.folder}: segments have {seg.shape[1]} samples at {rate_hz:g} Hz, need at "
+            f"least {min_samples}"
+        )
+    return BonnData(seg, data.labels, data.ids, data.folder)
 
 
 def first_window_end(cfg: FeatureConfig) -> int:
@@ -378,7 +438,7 @@ def persistence_table(
                 w = np.flatnonzero(win.segment == g)
                 first = metrics.first_true(metrics.persistence(positive[w], k, n))
                 if first is not None:
-                    latencies.append(float(win.end_sample[w[first]] / BONN_FS))
+                    latencies.append(float(win.end_sample[w[first]] / s.rate_hz))
             n_ictal = int(by_class[ICTAL].size)
             row["ictal"] = {
                 "segments": n_ictal,
@@ -388,25 +448,36 @@ def persistence_table(
                 "latency_p90_s": float(np.percentile(latencies, 90)) if latencies else None,
                 "latency_max_s": float(np.max(latencies)) if latencies else None,
             }
-            # The device times a run with its millisecond clock, in steps of 247 or 248
-            # ms: (n - 1) whole-millisecond steps of the shorter length always make n
-            # consecutive windows, and n - 1 windows never reach it.
-            row["onset_ms"] = (n - 1) * math.floor(hop_s * 1000) if k == n else None
+            # The device times a run with its millisecond clock, which advances
+            # floor or ceil(hop x 1000 / rate) ms per step (exactly 248 ms for 62 samples
+            # at 250 Hz): (n - 1) steps of the shorter length always make n consecutive
+            # windows, and n - 1 windows never reach it.
+            row["onset_ms"] = (n - 1) * _hop_ms_floor(s) if k == n else None
             rows.append(row)
     return rows
+
+
+def _hop_ms_floor(s: Settings) -> int:
+    return (s.hop * 1000) // s.rate_hz
+
+
+def _hop_ms_ceil(s: Settings) -> int:
+    return -((-s.hop * 1000) // s.rate_hz)
 
 
 # ---- the recipe --------------------------------------------------------------------
 
 
-def load_data(data_dir: Path, s: Settings) -> BonnData:
-    data = load_bonn(data_dir, min_samples=first_window_end(s.feature_config()))
+def load_data(data_dir: Path, s: Settings) -> tuple[BonnData, int]:
+    """The recipe's segments at the device rate, and the samples per segment as recorded."""
+    data = load_bonn(data_dir)
     if s.segments_per_set is not None:
         keep = np.concatenate(
             [np.flatnonzero(data.labels == c)[: s.segments_per_set] for c in range(len(CLASSES))]
         )
         data = data.subset(keep)
-    return data
+    source_samples = int(data.segments.shape[1])
+    return device_rate_data(data, s.rate_hz, first_window_end(s.feature_config())), source_samples
 
 
 def contract(s: Settings, out_quant: OutputQuant, op: dict[str, Any]) -> dict[str, Any]:
@@ -421,7 +492,10 @@ def contract(s: Settings, out_quant: OutputQuant, op: dict[str, Any]) -> dict[st
             "source": "raw window of channel 0 (tl_features_raw_window), oldest sample first",
             "unit": "ADC counts (int16)",
             "window_samples": s.window,
-            "window_s": s.window / BONN_FS,
+            "window_s": s.window_s,
+            "sample_rate_hz": s.rate_hz,
+            "training_data": f"Bonn EEG (recorded at {BONN_FS} Hz) resampled to {s.rate_hz} Hz "
+            f"with resample_poly {resample_ratio(s.rate_hz)}, rounded and clipped to int16",
             "quantization": s.quant.to_json(),
         },
         "output": {
@@ -474,10 +548,11 @@ def train(
     """Cross-validate, sweep, train the shipped model: (evaluation, .tflite, contract)."""
     s = Settings.from_config(recipe_config, tiny)
     t_start = time.monotonic()
-    data = load_data(data_dir, s)
+    data, source_samples = load_data(data_dir, s)
     progress.note(
         f"seizure_detector: {data.segments.shape[0]} segments {data.counts} from "
-        f"{display_path(data.folder)}"
+        f"{display_path(data.folder)}, resampled {BONN_FS} -> {s.rate_hz} Hz "
+        f"({resample_ratio(s.rate_hz)})"
     )
     cfg = s.feature_config()
     win = raw_windows(data.segments, cfg)
@@ -552,13 +627,25 @@ def train(
             "folder": display_path(data.folder),
             "segments": data.counts,
             "samples_per_segment": int(data.segments.shape[1]),
-            "fs_hz": BONN_FS,
+            "fs_hz": s.rate_hz,
+            "source_fs_hz": BONN_FS,
+            "source_samples_per_segment": source_samples,
+            "resample": {
+                "function": "theraloop.patient.replay.resample (scipy.signal.resample_poly, "
+                "Kaiser anti-aliasing FIR), then round to nearest and clip to +-32767",
+                "ratio": resample_ratio(s.rate_hz),
+                "effective_fs_hz": BONN_FS * _frac(s.rate_hz),
+                "time_base_error": s.rate_hz / (BONN_FS * _frac(s.rate_hz)) - 1.0,
+                "why": "the device's AFE link carries 250, 500 or 1000 Hz only; the model "
+                "must see rhythms at the frequencies the device samples them at",
+            },
             "windows": int(q.shape[0]),
             "windows_per_segment": int(np.bincount(win.segment).max()),
         },
         "settings": {
             "window_samples": s.window,
-            "window_s": s.window / BONN_FS,
+            "window_s": s.window_s,
+            "rate_hz": s.rate_hz,
             "hop_samples": s.hop,
             "hop_s": s.hop_s,
             "input_shift": s.input_shift,
@@ -583,9 +670,14 @@ def train(
         "persistence": {
             "source": "cross-validated int8 engine outputs (each window from its held-out fold)",
             "rule": "k of the last n windows with score >= threshold; k = n is the device's "
-            f"responsive rule (responsive_onset_ms = (n - 1) x {math.floor(s.hop_s * 1000)} ms: "
-            f"the device's millisecond clock advances {math.floor(s.hop_s * 1000)} or "
-            f"{math.ceil(s.hop_s * 1000)} ms per {s.hop}-sample step)",
+            f"responsive rule (responsive_onset_ms = (n - 1) x {_hop_ms_floor(s)} ms: "
+            + (
+                f"the device's millisecond clock advances {_hop_ms_floor(s)} ms per "
+                f"{s.hop}-sample step at {s.rate_hz} Hz)"
+                if _hop_ms_floor(s) == _hop_ms_ceil(s)
+                else f"the device's millisecond clock advances {_hop_ms_floor(s)} or "
+                f"{_hop_ms_ceil(s)} ms per {s.hop}-sample step at {s.rate_hz} Hz)"
+            ),
             "rows": table,
             "chosen": chosen,
         },
@@ -631,10 +723,20 @@ def _from_contract(c: dict[str, Any]) -> tuple[FeatureConfig, InputQuant, Output
     )
 
 
+def _frac(rate_hz: float) -> float:
+    up, down = _ratio(round(rate_hz), BONN_FS)
+    return up / down
+
+
+def load_for_contract(cfg: FeatureConfig, data_dir: Path) -> BonnData:
+    """A Bonn-like folder (173.61 Hz by definition) at the contract's sample rate."""
+    return device_rate_data(load_bonn(data_dir), cfg.fs, first_window_end(cfg))
+
+
 def device_samples(contract_: dict[str, Any], data_dir: Path, count: int = 60) -> np.ndarray:
     """int8 inputs of real windows, spread over every set and segment (device check)."""
     cfg, quant, _ = _from_contract(contract_)
-    data = load_bonn(data_dir, min_samples=first_window_end(cfg))
+    data = load_for_contract(cfg, data_dir)
     win = raw_windows(data.segments, cfg)
     q = quant.quantize(win.x)
     return q[np.linspace(0, q.shape[0] - 1, count).astype(np.int64)]
@@ -644,7 +746,7 @@ def evaluate(model_bytes: bytes, contract_: dict[str, Any], data_dir: Path) -> d
     """The shipped int8 model, run by our engine, on a Bonn-like folder (whole segments)."""
     cfg, quant, out_quant = _from_contract(contract_)
     window = cfg.raw_len
-    data = load_bonn(data_dir, min_samples=first_window_end(cfg))
+    data = load_for_contract(cfg, data_dir)
     win = raw_windows(data.segments, cfg)
     check_io(model_bytes, quant, (window, 1), len(CLASSES))
     runner = Int8Runner(model_bytes, check_reference=False)
@@ -655,6 +757,9 @@ def evaluate(model_bytes: bytes, contract_: dict[str, Any], data_dir: Path) -> d
         {
             "folder": str(data.folder),
             "set_segments": data.counts,
+            "source_fs_hz": BONN_FS,
+            "sample_rate_hz": cfg.fs,
+            "resample": resample_ratio(cfg.fs),
             "windows": int(win.x.shape[0]),
             "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
             "runner": "theraloop engine (host build)",

@@ -24,7 +24,9 @@ from theraloop.clikit import PROG, CliState, configure_logging
 from theraloop.device import DEFAULT_TIMEOUT_S
 from theraloop.device_cli import echo, info, reset, smp
 from theraloop.errors import ExitCode, TheraloopError
+from theraloop.flash.cli import flash
 from theraloop.model.cli import model
+from theraloop.sign import sign
 from theraloop.sim.cli import demo, sim
 from theraloop.therapy_cli import config, log, status, stream, therapy
 
@@ -121,3 +123,5 @@ main.add_command(status)
 main.add_command(stream)
 main.add_command(log)
 main.add_command(bench_loop)
+main.add_command(flash)
+main.add_command(sign)

@@ -300,8 +300,10 @@ static void test_info_contents(void)
     g_srv.stats.dropped = 4;
     info_t info;
     read_info(&info);
-    TL_EXPECT_EQ(info.n_top, 8);
+    TL_EXPECT_EQ(info.n_top, 9);
     expect_str(info.top, info.n_top, "version", TL_VERSION_STRING);
+    /* only the group is set up here, not the app that runs the boot self-test */
+    expect_str(info.top, info.n_top, "crypto_selftest", "not_run");
     expect_str(info.top, info.n_top, "source_revision", TL_SOURCE_REVISION);
     expect_str(info.top, info.n_top, "board", "host");
     expect_str(info.top, info.n_top, "reset_reason", "power_on");

@@ -5,6 +5,7 @@
  */
 #include "theraloop/app.h"
 
+#include "theraloop/crypto/selftest.h"
 #include "theraloop/loop/loop.h"
 #include "theraloop/mgmt.h"
 #include "theraloop/mgmt_nn.h"
@@ -80,6 +81,7 @@ static void print_boot_banner(void)
 
 void tl_app_init(void)
 {
+    (void)tl_crypto_selftest_at_boot(); /* reported by `info` (crypto_selftest) */
     tl_smp_server_init(&g_smp, smp_output, NULL);
     tl_smp_serial_rx_init(&g_smp_rx, g_smp_rx_buf, sizeof(g_smp_rx_buf), &g_smp.stats);
     (void)tl_mgmt_os_register(&g_smp);

@@ -8,6 +8,7 @@
 #include <zcbor_encode.h>
 
 #include "theraloop/fault.h"
+#include "theraloop/crypto/selftest.h"
 #include "theraloop/mgmt.h"
 #include "theraloop/mgmt_therapy.h"
 #include "theraloop/platform.h"
@@ -79,7 +80,8 @@ static tl_mgmt_err_t tl_info(tl_smp_req_t *req)
               put_str(e, "board", tl_platform_board_name()) &&
               put_u32(e, "uptime_ms", tl_platform_uptime_ms()) &&
               put_str(e, "reset_reason", tl_reset_reason_name(tl_platform_reset_reason())) &&
-              put_fault(e) && put_stats(e, &req->server->stats);
+              put_fault(e) && put_stats(e, &req->server->stats) &&
+              put_str(e, "crypto_selftest", tl_crypto_selftest_status());
     return ok ? TL_MGMT_ERR_EOK : TL_MGMT_ERR_EMSGSIZE;
 }
 

@@ -13,16 +13,17 @@ from functools import cache
 import numpy as np
 
 from theraloop.therapy import _native as therapy_native
-
-c_u8 = ctypes.c_uint8
-c_u16 = ctypes.c_uint16
-c_u32 = ctypes.c_uint32
-c_i32 = ctypes.c_int32
-c_i64 = ctypes.c_int64
-c_size = ctypes.c_size_t
-c_bool = ctypes.c_bool
-c_char_p = ctypes.c_char_p
-c_void_p = ctypes.c_void_p
+from theraloop.therapy._native import (
+    c_bool,
+    c_char_p,
+    c_i32,
+    c_i64,
+    c_size,
+    c_u8,
+    c_u16,
+    c_u32,
+    c_void_p,
+)
 
 STAGES = ("features", "inference", "policy", "supervisor", "step")
 """tl_loop_stage_t, in order."""

@@ -7,6 +7,7 @@
 #include "storage_ram.h"
 #include "theraloop/platform.h"
 #include "theraloop/storage/crc32.h"
+#include "theraloop/storage/flash_map.h"
 #include "tl_test.h"
 
 /* STM32F4-like mixed geometry: 4 x 16 KiB, 1 x 64 KiB, 1 x 128 KiB. */
@@ -114,12 +115,33 @@ static void test_platform_device(void)
     const tl_storage_t *d = tl_platform_storage();
     TL_EXPECT(d != NULL);
     TL_EXPECT(d == tl_platform_storage());
-    TL_EXPECT_EQ(tl_storage_sector_count(d), 4);
-    TL_EXPECT_EQ(tl_storage_size(d), 512u * 1024u);
+    TL_EXPECT_EQ(tl_storage_sector_count(d), 12);
+    TL_EXPECT_EQ(tl_storage_size(d), 1024u * 1024u);
     TL_EXPECT_EQ(d->write_align, 4);
     uint8_t b = 0;
     TL_EXPECT_EQ(tl_storage_read(d, 0, &b, 1), TL_STORAGE_OK);
     TL_EXPECT_EQ(b, 0xFF);
+    /* memory-mapped: the pointer sees what the device holds */
+    const uint8_t *m = tl_storage_mapped(d, 0x20000u, 4u);
+    TL_EXPECT(m != NULL);
+    TL_EXPECT(tl_storage_mapped(d, 0xFFFFEu, 4u) == NULL); /* past the end */
+    /* the STM32F4 flash map fits the device */
+    tl_flash_area_t area;
+    TL_EXPECT_EQ(tl_flash_area_get(d, TL_AREA_FW_PRIMARY, &area), TL_STORAGE_OK);
+    TL_EXPECT_EQ(area.off, 0x20000u);
+    TL_EXPECT_EQ(area.size, 0x40000u);
+    TL_EXPECT_EQ(tl_flash_area_get(d, TL_AREA_MODEL_B, &area), TL_STORAGE_OK);
+    TL_EXPECT_EQ(area.off, 0xE0000u);
+    TL_EXPECT_EQ(area.first_sector, 11u);
+    TL_EXPECT_EQ(tl_flash_area_get(d, TL_AREA_STATE, &area), TL_STORAGE_OK);
+    TL_EXPECT_EQ(area.off, 0x8000u);
+    TL_EXPECT_EQ(area.size, 0x8000u);
+    TL_EXPECT_EQ(area.sector_count, 2u);
+    TL_EXPECT_EQ(tl_flash_area_get(d, TL_AREA_COUNT, &area), TL_STORAGE_ERR_RANGE);
+    /* a device of another geometry has no flash map */
+    TL_EXPECT_EQ(tl_flash_area_get(&g_ram.dev, TL_AREA_STATE, &area), TL_STORAGE_ERR_RANGE);
+    TL_EXPECT(strcmp(tl_flash_area_name(TL_AREA_FW_SCRATCH), "fw_scratch") == 0);
+    TL_EXPECT(strcmp(tl_flash_area_name(99u), "?") == 0);
 }
 
 static void test_crc32(void)

@@ -89,6 +89,7 @@ void tl_storage_ram_init(tl_storage_ram_t *s, uint8_t *mem, const tl_storage_reg
     s->dev.regions = regions;
     s->dev.region_count = region_count;
     s->dev.write_align = write_align;
+    s->dev.mapped = mem;
     s->mem = mem;
     s->size = tl_storage_size(&s->dev);
     s->ops_left = -1;
@@ -105,12 +106,12 @@ void tl_storage_ram_power_on(tl_storage_ram_t *s)
     s->ops_left = -1;
 }
 
-/* The host board's device: the same geometry as the STM32F4 storage area (flash
- * sectors 8-11, 4 x 128 KiB, 4-byte words), kept in process memory so it survives the
- * host's virtual reboots (not a restart of the process). */
-#define HOST_SECTOR_SIZE (128u * 1024u)
-static const tl_storage_region_t k_host_regions[] = {{4u, HOST_SECTOR_SIZE}};
-static uint8_t g_host_mem[4u * HOST_SECTOR_SIZE];
+/* The host board's device: the whole STM32F405 flash geometry (storage/flash_map.h:
+ * 4 x 16 KiB, 1 x 64 KiB, 7 x 128 KiB, 4-byte words), memory-mapped, kept in process
+ * memory so it survives the host's virtual reboots (not a restart of the process). */
+static const tl_storage_region_t k_host_regions[] = {
+    {4u, 16u * 1024u}, {1u, 64u * 1024u}, {7u, 128u * 1024u}};
+static uint8_t g_host_mem[1024u * 1024u];
 static tl_storage_ram_t g_host_storage;
 static bool g_host_storage_ready;
 
@@ -118,7 +119,7 @@ const tl_storage_t *tl_platform_storage(void)
 {
     if (!g_host_storage_ready) {
         memset(g_host_mem, 0xFF, sizeof g_host_mem);
-        tl_storage_ram_init(&g_host_storage, g_host_mem, k_host_regions, 1u, 4u);
+        tl_storage_ram_init(&g_host_storage, g_host_mem, k_host_regions, 3u, 4u);
         g_host_storage_ready = true;
     }
     return &g_host_storage.dev;

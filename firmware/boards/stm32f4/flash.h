@@ -12,6 +12,7 @@
 #ifndef TL_STM32F4_FLASH_H
 #define TL_STM32F4_FLASH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "theraloop/storage/storage.h"
@@ -27,5 +28,9 @@ tl_storage_err_t tl_stm32f4_flash_erase_sector(uint32_t snb);
 /* Program `n` bytes (n multiple of 4, addr 4-aligned) at absolute address addr, one word
  * at a time; every word is checked against the 1->0 rule first and read back after. */
 tl_storage_err_t tl_stm32f4_flash_program(uint32_t addr, const uint8_t *data, uint32_t n);
+
+/* True when the QEMU runner marked this run as emulated (semihosting flash file in use,
+ * see storage_stm32f4.c). */
+bool tl_stm32f4_storage_is_emulated(void);
 
 #endif /* TL_STM32F4_FLASH_H */

@@ -25,9 +25,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tomllib
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from typing import IO, Any, Final
 
 from theraloop.errors import EmulatorError
 from theraloop.paths import QEMU_SETTINGS, repo_root
+from theraloop.sim import flash_image
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ _BIND_FAILURE_RE: Final = re.compile(r"address already in use", re.IGNORECASE)
 _OUTPUT_LINES: Final = 400
 _PROBE_INTERVAL_S: Final = 0.02
 _SETTLE_S: Final = 0.05
+_EMU_FLAG: Final = 0x4D455354
+""""TSEM": tells the firmware it runs on the emulator's flash file (docs/storage.md)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,12 @@ class QemuRunner:
     127.0.0.1 and start halted (`-S`) until a debugger continues. `icount`: deterministic
     virtual time (`-icount shift=N,align=off,sleep=off`). `semihosting`: override the
     settings file. `extra_args`: appended to QEMU's command line.
+
+    An application ELF (linked behind the bootloader) boots from a flash file
+    (sim/flash_image.py) in `storage_dir`: a new directory per runner unless given. The
+    file is kept across `stop()`/`start()` and across runners given the same directory,
+    so flash contents (models, configuration, firmware updates) survive a QEMU restart
+    like a power cycle. An ELF linked at the start of flash runs on its own (`-kernel`).
     """
 
     def __init__(
@@ -179,8 +190,14 @@ class QemuRunner:
         icount: bool = False,
         semihosting: bool | None = None,
         extra_args: tuple[str, ...] = (),
+        storage_dir: Path | str | None = None,
+        bootloader: Path | str | None = None,
     ) -> None:
         self.elf: Final = Path(elf).resolve()
+        self._storage_dir: Path | None = None if storage_dir is None else Path(storage_dir)
+        self._own_storage_dir = storage_dir is None
+        self.bootloader: Final = None if bootloader is None else Path(bootloader)
+        self.flash_file: Path | None = None
         self.settings: Final = settings if settings is not None else QemuSettings.load()
         self.cli_pty: Final = cli_pty
         self.gdb: Final = gdb
@@ -226,6 +243,14 @@ class QemuRunner:
                 f"{self.settings.binary} not found on PATH; install QEMU "
                 "(scripts/bootstrap.sh does)"
             )
+        if not flash_image.is_standalone(self.elf):
+            if self._storage_dir is None:
+                self._storage_dir = Path(tempfile.mkdtemp(prefix="theraloop-flash-"))
+                # a directory of our own lives as long as the runner object
+                weakref.finalize(self, shutil.rmtree, str(self._storage_dir), True)
+            self.flash_file = flash_image.prepare(
+                self.elf, self._storage_dir, bootloader=self.bootloader
+            )
         for attempt in range(1, self.settings.bind_attempts + 1):
             try:
                 self._launch()
@@ -255,6 +280,15 @@ class QemuRunner:
         status = proc.returncode
         self._reap()
         return status
+
+    def power_cut(self) -> None:
+        """Kill QEMU at once (SIGKILL), like pulling the power: whatever the firmware was
+        writing to its flash file stays as far as it got. `start()` boots it again."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        self._reap()
 
     def _reap(self) -> None:
         proc = self._proc
@@ -311,10 +345,17 @@ class QemuRunner:
         """`127.0.0.1:N` for `target remote`, or None without --gdb."""
         return None if self._gdb_port is None else f"{LOOPBACK}:{self._gdb_port}"
 
+    @property
+    def storage_dir(self) -> Path | None:
+        """The directory of the flash file (QEMU's working directory), or None."""
+        return self._storage_dir
+
     def describe(self) -> dict[str, Any]:
         """Everything a client needs, as printed by `theraloop sim serve`."""
         described: dict[str, Any] = {role: self.url(role) for role in self.settings.roles}
         described.update({"gdb": self.gdb_address, "pid": self.pid, "elf": str(self.elf)})
+        if self.flash_file is not None:
+            described["flash"] = str(self.flash_file)
         return described
 
     def output(self) -> str:
@@ -346,7 +387,12 @@ class QemuRunner:
         ports = _free_ports(len(tcp_roles) + (1 if self.gdb else 0))
         self._ports = dict(zip(tcp_roles, ports, strict=False))
         self._gdb_port = ports[-1] if self.gdb else None
-        cmd = [s.binary, "-M", s.machine, *s.args, "-kernel", str(self.elf)]
+        cmd = [s.binary, "-M", s.machine, *s.args]
+        if self.flash_file is None:
+            cmd += ["-kernel", str(self.elf)]
+        else:
+            flash = f"file={self.flash_file},addr={flash_image.FLASH_BASE:#x},force-raw=on"
+            cmd += ["-device", f"loader,{flash}"]
         for role in s.roles:
             if role in self._ports:
                 # nodelay: no Nagle batching, an SMP round trip takes ~1 ms instead of ~43 ms
@@ -356,6 +402,12 @@ class QemuRunner:
             cmd += ["-serial", backend]
         if self.semihosting:
             cmd += ["-semihosting-config", "enable=on,target=native"]
+            if self.flash_file is not None:
+                # "TSEM" and its complement at the start of RAM: the firmware uses the flash
+                # file through semihosting (storage_stm32f4.c); rewritten at every reset
+                flag, inverse = _EMU_FLAG, _EMU_FLAG ^ 0xFFFFFFFF
+                cmd += ["-device", f"loader,addr=0x20000000,data={flag:#x},data-len=4"]
+                cmd += ["-device", f"loader,addr=0x20000004,data={inverse:#x},data-len=4"]
         if self.icount:
             cmd += ["-icount", f"shift={s.icount_shift},align=off,sleep=off"]
         if self._gdb_port is not None:
@@ -383,6 +435,7 @@ class QemuRunner:
         try:
             self._proc = subprocess.Popen(
                 cmd,
+                cwd=self._storage_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -114,3 +114,11 @@ tl_storage_err_t tl_storage_erase(const tl_storage_t *dev, uint32_t sector)
     }
     return dev->ops->erase(dev, sector, off, size);
 }
+
+const uint8_t *tl_storage_mapped(const tl_storage_t *dev, uint32_t off, uint32_t n)
+{
+    if (check_range(dev, off, n) != TL_STORAGE_OK || dev->mapped == NULL) {
+        return NULL;
+    }
+    return dev->mapped + off;
+}

@@ -63,6 +63,9 @@ struct tl_storage {
     const tl_storage_region_t *regions; /* sector geometry, in address order */
     uint32_t region_count;
     uint32_t write_align;               /* program granularity in bytes (power of two) */
+    /* The contents as memory (STM32F4 flash at 0x08000000, the host's RAM image), or NULL
+     * if the device cannot be read through a pointer. A model can then run in place. */
+    const uint8_t *mapped;
 };
 
 /* Total size in bytes and number of sectors. */
@@ -76,6 +79,10 @@ tl_storage_err_t tl_storage_read(const tl_storage_t *dev, uint32_t off, void *bu
 tl_storage_err_t tl_storage_write(const tl_storage_t *dev, uint32_t off, const void *data,
                                   uint32_t n);
 tl_storage_err_t tl_storage_erase(const tl_storage_t *dev, uint32_t sector);
+
+/* Pointer to bytes [off, off + n) of a memory-mapped device; NULL if the device is not
+ * mapped or the range is outside it. Valid until the bytes are erased or written. */
+const uint8_t *tl_storage_mapped(const tl_storage_t *dev, uint32_t off, uint32_t n);
 
 /* True if `a` can be turned into `b` by programming only (every 1 bit of b is 1 in a). */
 static inline int tl_storage_programmable(uint8_t a, uint8_t b)

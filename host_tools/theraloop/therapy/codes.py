@@ -85,6 +85,18 @@ class EventType(enum.IntEnum):
     CONFIG = 4
     POLICY = 5
     CONFIG_REFUSED = 6
+    STORAGE = 7
+    MODEL = 8
+
+
+class StorageEvent(enum.IntEnum):
+    """`detail` of a STORAGE event (tl_storage_event_t)"""
+
+    CORRUPT = 1
+    INCOMPATIBLE = 2
+    SAVE_FAILED = 3
+    REFUSED = 4
+    UNAVAILABLE = 5
 
 
 class Reason(enum.IntEnum):

@@ -10,6 +10,7 @@
 #include <zcbor_decode.h>
 #include <zcbor_encode.h>
 
+#include "theraloop/loop/config_persist.h"
 #include "theraloop/loop/settings.h"
 #include "theraloop/mgmt.h"
 #include "theraloop/platform.h"
@@ -456,6 +457,8 @@ tl_mgmt_err_t tl_mgmt_config_write(tl_smp_req_t *req)
     default:
         return refuse(req, (uint16_t)(TL_GRP_ERR_LOOP_CFG + res.cfg_err), res.why);
     }
+    /* Applied: keep it across resets (a failure is reported, the configuration stays). */
+    bool saved = tl_config_persist_save(g_loop) == TL_CFGSTORE_OK;
     const tl_model_step_t *ms = tl_loop_model_step(g_loop);
     zcbor_state_t *e = req->enc;
     bool ok = put_u32(e, "applied", (uint32_t)n) &&
@@ -463,7 +466,11 @@ tl_mgmt_err_t tl_mgmt_config_write(tl_smp_req_t *req)
               put_str(e, "model_state", ms->bound ? "bound" : tl_model_err_name(ms->err)) &&
               put_u32(e, "worst_charge_pc", res.worst_charge_pc) &&
               put_u32(e, "worst_density_cuc_cm2", res.worst_density_cuc) &&
-              put_i32(e, "worst_shannon_k_milli", res.worst_shannon_k_milli);
+              put_i32(e, "worst_shannon_k_milli", res.worst_shannon_k_milli) &&
+              put_bool(e, "saved", saved);
+    if (ok && !saved) {
+        ok = put_str(e, "save_err", tl_config_persist_save_error());
+    }
     return ok ? TL_MGMT_ERR_EOK : TL_MGMT_ERR_EMSGSIZE;
 }
 

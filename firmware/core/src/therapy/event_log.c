@@ -11,9 +11,17 @@ _Static_assert(sizeof(tl_telemetry_record_t) == 52u, "telemetry record layout is
 
 const char *tl_event_type_name(uint32_t type)
 {
-    static const char *const k_names[] = {"none",   "therapy", "fault",         "command",
-                                          "config", "policy",  "config_refused"};
+    static const char *const k_names[] = {"none",   "therapy", "fault",          "command",
+                                          "config", "policy",  "config_refused", "storage",
+                                          "model"};
     return type < sizeof k_names / sizeof k_names[0] ? k_names[type] : "unknown";
+}
+
+const char *tl_storage_event_name(uint32_t detail)
+{
+    static const char *const k_names[] = {"none",    "corrupt", "incompatible",
+                                          "save_failed", "refused", "unavailable"};
+    return detail < sizeof k_names / sizeof k_names[0] ? k_names[detail] : "unknown";
 }
 
 const char *tl_reason_name(uint32_t reason)

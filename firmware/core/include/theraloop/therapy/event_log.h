@@ -31,7 +31,11 @@ extern "C" {
  *   POLICY   a policy event without a change of target; detail = tl_policy_event_t,
  *            aux = tl_policy_state_t
  *   CONFIG_REFUSED  a configuration failed validation (nothing changed); detail = index of
- *            the field blamed (0xFFFFFFFF: none), aux = tl_therapy_cfg_err_t */
+ *            the field blamed (0xFFFFFFFF: none), aux = tl_therapy_cfg_err_t
+ *   STORAGE  persistent state could not be used (loop/config_persist.h); detail =
+ *            tl_storage_event_t, aux per detail (see there)
+ *   MODEL    model slot activation / confirm / revert / rollback (update/model_slots.h);
+ *            detail = the action, aux = the slot */
 typedef enum {
     TL_EVENT_THERAPY = 1,
     TL_EVENT_FAULT = 2,
@@ -39,7 +43,28 @@ typedef enum {
     TL_EVENT_CONFIG = 4,
     TL_EVENT_POLICY = 5,
     TL_EVENT_CONFIG_REFUSED = 6,
+    TL_EVENT_STORAGE = 7,
+    TL_EVENT_MODEL = 8,
 } tl_event_type_t;
+
+/* `detail` of a STORAGE event and its `aux`:
+ *   CORRUPT       the saved configuration is unreadable (state store corrupt, or the CONFIG
+ *                 section malformed): defaults in use; aux = tl_cfgstore_err_t << 16 |
+ *                 tl_storage_err_t of the state store's open
+ *   INCOMPATIBLE  saved by a firmware with another configuration layout, or naming a model
+ *                 this firmware does not have: defaults in use; aux = the saved layout id
+ *   SAVE_FAILED   a configuration was applied but could not be saved; aux as CORRUPT
+ *   REFUSED       the saved configuration fails validation: defaults in use;
+ *                 aux = tl_set_err_t << 16 | the configuration error (therapy or loop)
+ *   UNAVAILABLE   the state store cannot be read (I/O error, foreign layout): defaults in
+ *                 use and nothing can be saved; aux as CORRUPT */
+typedef enum {
+    TL_STORAGE_EV_CORRUPT = 1,
+    TL_STORAGE_EV_INCOMPATIBLE = 2,
+    TL_STORAGE_EV_SAVE_FAILED = 3,
+    TL_STORAGE_EV_REFUSED = 4,
+    TL_STORAGE_EV_UNAVAILABLE = 5,
+} tl_storage_event_t;
 
 typedef enum {
     TL_REASON_NONE = 0,
@@ -74,6 +99,8 @@ typedef struct {
 
 const char *tl_event_type_name(uint32_t type);
 const char *tl_reason_name(uint32_t reason);
+/* Name of a STORAGE event's detail ("corrupt", ...). */
+const char *tl_storage_event_name(uint32_t detail);
 
 /* storage: `capacity` events. False on bad arguments. */
 bool tl_event_log_init(tl_event_log_t *log, tl_event_t *storage, uint32_t capacity);

@@ -1,5 +1,6 @@
 /*
- * model_source.c - the factory model table, the RAM model hook and the factory arena.
+ * model_source.c - the factory model table, the RAM model hook, the factory arena and
+ * the model slot sources (served by update/model_slots.c).
  */
 #include "theraloop/loop/model_source.h"
 
@@ -7,6 +8,9 @@
 #include <string.h>
 
 #include "theraloop/factory_models.h" /* generated: TL_FACTORY_MODEL_COUNT, arena size */
+#include "theraloop/update/model_slots.h"
+
+static const char *const k_slot_names[TL_MODEL_SLOT_COUNT] = {"slot_a", "slot_b"};
 
 #if TL_FACTORY_MODEL_COUNT > 0
 static alignas(16) uint8_t g_factory_arena[TL_FACTORY_ARENA_BYTES];
@@ -52,9 +56,21 @@ int32_t tl_factory_find(const char *name, size_t name_len)
     return -1;
 }
 
+uint32_t tl_model_source_slot(uint32_t slot)
+{
+    return TL_MODEL_SRC_FACTORY + (uint32_t)tl_factory_count() + slot;
+}
+
+int32_t tl_model_source_slot_index(uint32_t source)
+{
+    uint32_t first = tl_model_source_slot(0);
+    return (source >= first && source - first < TL_MODEL_SLOT_COUNT) ? (int32_t)(source - first)
+                                                                      : -1;
+}
+
 uint32_t tl_model_source_count(void)
 {
-    return TL_MODEL_SRC_FACTORY + (uint32_t)tl_factory_count();
+    return tl_model_source_slot(0) + TL_MODEL_SLOT_COUNT;
 }
 
 const char *tl_model_source_name(uint32_t source)
@@ -64,6 +80,13 @@ const char *tl_model_source_name(uint32_t source)
     }
     if (source == TL_MODEL_SRC_RAM) {
         return "ram";
+    }
+    int32_t slot = tl_model_source_slot_index(source);
+    if (slot >= 0) {
+        return k_slot_names[slot];
+    }
+    if (source < TL_MODEL_SRC_FACTORY) {
+        return NULL;
     }
     const tl_factory_model_t *f = tl_factory_get(source - TL_MODEL_SRC_FACTORY);
     return f != NULL ? f->info->name : NULL;
@@ -76,6 +99,11 @@ int32_t tl_model_source_find(const char *name, size_t name_len)
     }
     if (name_is("ram", name, name_len)) {
         return (int32_t)TL_MODEL_SRC_RAM;
+    }
+    for (uint32_t k = 0; k < TL_MODEL_SLOT_COUNT; k++) {
+        if (name_is(k_slot_names[k], name, name_len)) {
+            return (int32_t)tl_model_source_slot(k);
+        }
     }
     int32_t i = tl_factory_find(name, name_len);
     return i < 0 ? -1 : (int32_t)TL_MODEL_SRC_FACTORY + i;
@@ -97,6 +125,11 @@ uint32_t tl_model_source_generation(void)
     return g_generation;
 }
 
+void tl_model_source_changed(void)
+{
+    g_generation++;
+}
+
 size_t tl_model_source_factory_arena_bytes(void)
 {
 #if TL_FACTORY_MODEL_COUNT > 0
@@ -116,6 +149,8 @@ void tl_model_source_acquire(uint32_t source, tl_model_active_t *out)
     if (source == TL_MODEL_SRC_RAM) {
         out->model = g_ram.model;
         out->sha256 = g_ram.model != NULL ? g_ram.sha256 : NULL;
+    } else if (tl_model_source_slot_index(source) >= 0) {
+        tl_model_slots_acquire((uint32_t)tl_model_source_slot_index(source), out);
     }
 #if TL_FACTORY_MODEL_COUNT > 0
     else if (source >= TL_MODEL_SRC_FACTORY && source < tl_model_source_count()) {

@@ -12,6 +12,10 @@
  *                           `theraloop model convert`), run from flash with a static
  *                           arena of TL_FACTORY_ARENA_BYTES (the largest the factory
  *                           models need)
+ *   tl_model_source_slot(s) "slot_a", "slot_b": the signed model image in flash slot s
+ *                           (update/model_slots.h), run in place with the slot's own
+ *                           arena and the CURRENT pipeline (no preset). Numbered after
+ *                           the factory models so that existing numbers never move.
  *
  * Every factory model comes with a preset: the pipeline its contract describes (sample
  * rate, hop, window, features or raw window, frac bits, score and artifact classes).
@@ -52,7 +56,13 @@ const tl_factory_model_t *tl_factory_get(size_t index); /* NULL when out of rang
 /* Index of the factory model with this name, or -1. */
 int32_t tl_factory_find(const char *name, size_t name_len);
 
-/* Name of a source value ("none", "ram", or the factory model's name); NULL if unknown. */
+/* Source value of model slot `slot` (0: slot_a, 1: slot_b). */
+uint32_t tl_model_source_slot(uint32_t slot);
+/* Slot index (0/1) of a source value, or -1 if it is not a slot source. */
+int32_t tl_model_source_slot_index(uint32_t source);
+
+/* Name of a source value ("none", "ram", a factory model's name, "slot_a", "slot_b");
+ * NULL if unknown. */
 const char *tl_model_source_name(uint32_t source);
 /* Source value of a name, or -1. */
 int32_t tl_model_source_find(const char *name, size_t name_len);
@@ -74,11 +84,14 @@ typedef struct {
 } tl_model_active_t;
 
 /* Get a usable handle for `source`, loading a factory model into the factory arena if
- * another one is loaded there. out->model is NULL when there is nothing to run. */
+ * another one is loaded there; a slot source re-checks its image hash
+ * (tl_model_slots_acquire). out->model is NULL when there is nothing to run. */
 void tl_model_source_acquire(uint32_t source, tl_model_active_t *out);
 
-/* Bumped by every factory (re)load and every RAM update. */
+/* Bumped by every factory (re)load, every RAM update and every slot change. */
 uint32_t tl_model_source_generation(void);
+/* A handle another user may hold changed (model slots): holders re-acquire. */
+void tl_model_source_changed(void);
 
 /* Bytes of the static factory arena. */
 size_t tl_model_source_factory_arena_bytes(void);

@@ -126,6 +126,8 @@ typedef struct {
     size_t n_fault;
     entry_t stats[16];
     size_t n_stats;
+    entry_t storage[16];
+    size_t n_storage;
 } info_t;
 
 static void read_info(info_t *info)
@@ -156,9 +158,16 @@ static void read_info(info_t *info)
         } else if (strcmp(e->key, "fault") == 0) {
             e->type = 'm';
             info->n_fault = read_map(d, info->fault, 16, NULL, NULL);
-        } else {
+        } else if (strcmp(e->key, "smp_stats") == 0) {
             e->type = 'm';
             info->n_stats = read_map(d, info->stats, 16, NULL, NULL);
+        } else if (strcmp(e->key, "storage") == 0) {
+            e->type = 'm';
+            info->n_storage = read_map(d, info->storage, 16, NULL, NULL);
+        } else {
+            e->type = 'm';
+            entry_t ignored[16];
+            (void)read_map(d, ignored, 16, NULL, NULL); /* "image" (tested in QEMU) */
         }
     }
     TL_EXPECT(zcbor_map_end_decode(d));
@@ -300,7 +309,7 @@ static void test_info_contents(void)
     g_srv.stats.dropped = 4;
     info_t info;
     read_info(&info);
-    TL_EXPECT_EQ(info.n_top, 9);
+    TL_EXPECT_EQ(info.n_top, 11);
     expect_str(info.top, info.n_top, "version", TL_VERSION_STRING);
     /* only the group is set up here, not the app that runs the boot self-test */
     expect_str(info.top, info.n_top, "crypto_selftest", "not_run");
@@ -326,6 +335,10 @@ static void test_info_contents(void)
     expect_u32(info.stats, info.n_stats, "bad_base64", 2);
     expect_u32(info.stats, info.n_stats, "oversize", 3);
     expect_u32(info.stats, info.n_stats, "dropped", 4);
+    /* the host board's storage, and no configuration restore (the app is not set up) */
+    TL_EXPECT_EQ(info.n_storage, 4);
+    expect_str(info.storage, info.n_storage, "device", "ram");
+    expect_str(info.storage, info.n_storage, "config", "not_run");
 }
 
 static void test_info_with_fault_record(void)

@@ -6,13 +6,19 @@
 #include "theraloop/app.h"
 
 #include "theraloop/crypto/selftest.h"
+#include "theraloop/loop/config_persist.h"
 #include "theraloop/loop/loop.h"
 #include "theraloop/mgmt.h"
+#include "theraloop/mgmt_img.h"
+#include "theraloop/mgmt_model.h"
 #include "theraloop/mgmt_nn.h"
 #include "theraloop/mgmt_therapy.h"
 #include "theraloop/platform.h"
 #include "theraloop/smp.h"
 #include "theraloop/smp_serial.h"
+#include "theraloop/storage/system_state.h"
+#include "theraloop/update/fw_update.h"
+#include "theraloop/update/model_slots.h"
 #include "theraloop/version.h"
 
 #include <string.h>
@@ -21,11 +27,21 @@ static tl_smp_server_t g_smp;
 static tl_smp_serial_rx_t g_smp_rx;
 static uint8_t g_smp_rx_buf[TL_SMP_BUF_SIZE];
 static tl_loop_t g_loop;
+/* The system state store (storage/system_state.h), shared by the configuration, the model
+ * slots and the firmware update: one RAM copy, each module commits its own section. */
+static tl_sysstate_t g_state;
 
 /* Therapy running or paused: the nn group's load/invoke/bench must wait. */
 static bool therapy_on(void)
 {
     return tl_loop_therapy(&g_loop)->sup.therapy_state != (uint8_t)TL_THERAPY_OFF;
+}
+
+/* Therapy running: uploads, which erase flash sectors (the single-bank STM32F4 stalls
+ * instruction fetches for up to seconds), must wait (docs/storage.md). */
+static bool therapy_running(void)
+{
+    return tl_loop_therapy(&g_loop)->sup.therapy_state == (uint8_t)TL_THERAPY_RUNNING;
 }
 
 static void stim_write(void *ctx, const uint8_t *data, size_t len)
@@ -91,6 +107,22 @@ void tl_app_init(void)
     tl_model_source_ram_update(NULL, NULL); /* a (virtual) reboot forgets the RAM model */
     tl_loop_init(&g_loop, stim_write, NULL);
     tl_mgmt_therapy_bind(&g_loop);
+
+    /* Persistent state: the store, then the firmware update state, the model slots (a
+     * restored configuration may name a slot model), then the configuration itself. */
+    const tl_storage_t *dev = tl_platform_storage();
+    (void)tl_sysstate_open(&g_state, dev);
+    tl_fw_update_init(dev, &g_state);
+    tl_fw_update_set_busy_check(therapy_running);
+    tl_model_slots_set_persist(tl_config_persist_hook);
+    tl_model_slots_set_busy_check(therapy_running);
+    tl_model_slots_init(dev, &g_state, &g_loop);
+    (void)tl_config_persist_init(&g_loop, &g_state);
+    static const tl_image_target_t *k_targets[2];
+    k_targets[0] = tl_fw_update_target();
+    k_targets[1] = tl_model_slots_target();
+    (void)tl_mgmt_img_register(&g_smp, dev, k_targets, 2u);
+    (void)tl_mgmt_model_register(&g_smp, &g_loop);
     print_boot_banner();
 }
 
@@ -111,6 +143,7 @@ void tl_app_cli_input(const uint8_t *data, size_t len)
 void tl_app_afe_input(const uint8_t *data, size_t len)
 {
     tl_loop_afe_input(&g_loop, data, len);
+    tl_model_slots_poll(); /* a model under test: count healthy steps, revert on failure */
 }
 
 void tl_app_stim_input(const uint8_t *data, size_t len)
@@ -122,4 +155,5 @@ void tl_app_poll(void)
 {
     (void)tl_smp_server_poll(&g_smp);
     tl_loop_poll(&g_loop);
+    tl_model_slots_poll();
 }

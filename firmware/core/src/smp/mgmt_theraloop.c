@@ -9,9 +9,14 @@
 
 #include "theraloop/fault.h"
 #include "theraloop/crypto/selftest.h"
+#include "theraloop/loop/config_persist.h"
 #include "theraloop/mgmt.h"
+#include "theraloop/mgmt_img.h"
 #include "theraloop/mgmt_therapy.h"
 #include "theraloop/platform.h"
+#include "theraloop/storage/config_store.h"
+#include "theraloop/update/boot_state.h"
+#include "theraloop/update/fw_update.h"
 #include "theraloop/version.h"
 
 /* Longest build id reported (GNU build ids are 20 bytes; a SHA-256 would be 32). */
@@ -72,6 +77,45 @@ static bool put_stats(zcbor_state_t *e, const tl_smp_stats_t *s)
            put_u32(e, "dropped", s->dropped) && zcbor_map_end_encode(e, 5);
 }
 
+/* "image": the running application as an MCUboot image (version from its header, the
+ * image hash TLV), whether it is confirmed, and what the bootloader did at this boot;
+ * null when the image was not started from fw_primary (e.g. by a debugger). */
+static bool put_image(zcbor_state_t *e)
+{
+    tl_mcuboot_version_t v;
+    uint8_t hash[32];
+    if (!zcbor_tstr_put_lit(e, "image")) {
+        return false;
+    }
+    if (!tl_fw_update_running(&v, hash)) {
+        return zcbor_nil_put(e, NULL);
+    }
+    char ver[40];
+    size_t n = tl_mcuboot_version_str(&v, ver, sizeof ver);
+    const tl_boot_state_t *bs = tl_fw_update_boot_state();
+    const tl_mgmt_img_error_t *err = tl_mgmt_img_last_error();
+    return zcbor_map_start_encode(e, 8) && zcbor_tstr_put_lit(e, "version") &&
+           zcbor_tstr_encode_ptr(e, ver, n) && zcbor_tstr_put_lit(e, "hash") &&
+           zcbor_bstr_encode_ptr(e, (const char *)hash, sizeof hash) &&
+           zcbor_tstr_put_lit(e, "confirmed") && zcbor_bool_put(e, bs->testing == 0u) &&
+           put_str(e, "boot", tl_boot_result_name(bs->last_result)) &&
+           put_u32(e, "boot_detail", bs->last_detail) &&
+           put_u32(e, "security_counter", bs->security_counter) &&
+           put_str(e, "last_error", err->set ? err->reason : "") && zcbor_map_end_encode(e, 8);
+}
+
+/* "storage": the storage device, the system state store and the configuration restore. */
+static bool put_storage(zcbor_state_t *e)
+{
+    const tl_storage_t *dev = tl_platform_storage();
+    const tl_cfgp_status_t *cfg = tl_config_persist_status();
+    return zcbor_tstr_put_lit(e, "storage") && zcbor_map_start_encode(e, 4) &&
+           put_str(e, "device", dev != NULL ? dev->name : "none") &&
+           put_str(e, "state_store", tl_cfgstore_err_name(cfg->load_err)) &&
+           put_str(e, "config", tl_cfgp_outcome_name(cfg->outcome)) &&
+           put_u32(e, "config_saves", cfg->saves) && zcbor_map_end_encode(e, 4);
+}
+
 static tl_mgmt_err_t tl_info(tl_smp_req_t *req)
 {
     zcbor_state_t *e = req->enc;
@@ -81,7 +125,8 @@ static tl_mgmt_err_t tl_info(tl_smp_req_t *req)
               put_u32(e, "uptime_ms", tl_platform_uptime_ms()) &&
               put_str(e, "reset_reason", tl_reset_reason_name(tl_platform_reset_reason())) &&
               put_fault(e) && put_stats(e, &req->server->stats) &&
-              put_str(e, "crypto_selftest", tl_crypto_selftest_status());
+              put_str(e, "crypto_selftest", tl_crypto_selftest_status()) && put_image(e) &&
+              put_storage(e);
     return ok ? TL_MGMT_ERR_EOK : TL_MGMT_ERR_EMSGSIZE;
 }
 

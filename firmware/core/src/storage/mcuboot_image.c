@@ -452,3 +452,35 @@ int tl_mcuboot_version_cmp(const tl_mcuboot_version_t *a, const tl_mcuboot_versi
     }
     return 0;
 }
+
+static size_t put_dec(char *buf, size_t cap, size_t pos, uint32_t value)
+{
+    char digits[10];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10u);
+        value /= 10u;
+    } while (value != 0u);
+    while (n > 0u && pos + 1u < cap) {
+        buf[pos++] = digits[--n];
+    }
+    return pos;
+}
+
+size_t tl_mcuboot_version_str(const tl_mcuboot_version_t *v, char *buf, size_t cap)
+{
+    if (buf == NULL || cap == 0u) {
+        return 0;
+    }
+    size_t pos = 0;
+    const uint32_t parts[4] = {v->major, v->minor, v->revision, v->build};
+    const size_t count = v->build != 0u ? 4u : 3u;
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0u && pos + 1u < cap) {
+            buf[pos++] = '.';
+        }
+        pos = put_dec(buf, cap, pos, parts[i]);
+    }
+    buf[pos] = '\0';
+    return pos;
+}

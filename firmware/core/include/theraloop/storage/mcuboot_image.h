@@ -194,6 +194,10 @@ tl_mcuboot_err_t tl_mcuboot_read_payload(const tl_mcuboot_src_t *src,
  * when build numbers are part of the comparison). */
 int tl_mcuboot_version_cmp(const tl_mcuboot_version_t *a, const tl_mcuboot_version_t *b);
 
+/* "major.minor.revision", plus ".build" when build is not 0 (MCUmgr's image-state
+ * convention), NUL-terminated and truncated to cap. Returns the length written. */
+size_t tl_mcuboot_version_str(const tl_mcuboot_version_t *v, char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,7 @@ from theraloop.model.cli import model
 from theraloop.sign import sign
 from theraloop.sim.cli import demo, sim
 from theraloop.therapy_cli import config, log, status, stream, therapy
+from theraloop.update.firmware_cmds import firmware
 
 logger = logging.getLogger(__name__)
 
@@ -125,3 +126,4 @@ main.add_command(log)
 main.add_command(bench_loop)
 main.add_command(flash)
 main.add_command(sign)
+main.add_command(firmware)

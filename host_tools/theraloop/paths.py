@@ -59,3 +59,19 @@ def host_build_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return repo_root() / HOST_BUILD
+
+
+SIGNING_KEY = Path("keys/dev-ed25519.pem")
+"""The development signing key (Ed25519, `imgtool keygen -t ed25519`), relative to the root.
+
+The firmware's built-in public key is generated from it at build time, so images signed
+with it are accepted by devices built from the same tree.
+"""
+
+
+def default_signing_key() -> Path:
+    """The key to sign images with: `THERALOOP_SIGNING_KEY`, else the tree's dev key."""
+    env = os.environ.get("THERALOOP_SIGNING_KEY")
+    if env:
+        return Path(env).expanduser()
+    return repo_root() / SIGNING_KEY

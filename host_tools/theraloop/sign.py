@@ -1,9 +1,12 @@
 """`theraloop sign IMAGE --key KEY`: an MCUboot image signed with Ed25519, via imgtool.
 
 imgtool (MCUboot's own tool) does the signing; this command fixes the project's
-defaults so that every firmware and model image has the layout the device expects:
-a 32-byte header (`--header-size 0x20 --pad-header`), write alignment 4, the slot size
-of the image kind, and `--non-bootable` for models (`.tflite`). It checks the key
+defaults so that every firmware and model image has the layout the device expects
+(docs/storage.md, storage/flash_map.h): firmware a 0x200-byte header (the application
+is linked at fw_primary + 0x200) in a 0x40000-byte slot, models a 0x20-byte header in a
+0x20000-byte slot (`--pad-header` either way), write alignment 4, a security counter
+(default: derived from the version, imgtool's `auto`), and `--non-bootable` for models
+(`.tflite`). It checks the key
 first (exists, is an Ed25519 private key) so that the usual mistakes give one clear
 line, and verifies the result with imgtool's own verifier before reporting it.
 """
@@ -24,13 +27,18 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from theraloop.clikit import CliState, json_option, pass_state
 from theraloop.errors import UsageError
+from theraloop.update.image import (
+    FIRMWARE_HEADER_SIZE,
+    FIRMWARE_SLOT_SIZE,
+    MODEL_HEADER_SIZE,
+    MODEL_SLOT_SIZE,
+)
 
-HEADER_SIZE: Final = 0x20
+HEADER_SIZE: Final = MODEL_HEADER_SIZE
+"""Header of a model image (kept for callers of the first layout)."""
+_SECURITY_COUNTER_MAX: Final = 0xFFFF_FFFF
+
 ALIGN: Final = 4
-FIRMWARE_SLOT_SIZE: Final = 0x60000
-"""Default slot of a firmware image: 384 KiB (STM32F4 sectors 5-7)."""
-MODEL_SLOT_SIZE: Final = 0x10000
-"""Default slot of a model image: 64 KiB."""
 IMAGE_MAGIC: Final = 0x96F3B83D
 TLV_INFO_MAGIC: Final = 0x6907
 TLV_PROT_INFO_MAGIC: Final = 0x6908
@@ -51,6 +59,23 @@ class SignedImage:
     bootable: bool
     slot_size: int
     tlvs: tuple[int, ...]
+    header_size: int = MODEL_HEADER_SIZE
+    security_counter: int | None = None
+
+
+def check_security_counter(text: str) -> str:
+    """`auto` or an integer 0..0xffffffff (any base prefix): the value imgtool gets."""
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise UsageError(
+            f"invalid security counter {text!r}: expected auto or a number (e.g. 3, 0x10)"
+        ) from None
+    if not 0 <= value <= _SECURITY_COUNTER_MAX:
+        raise UsageError(f"security counter {text} out of range (0..0xffffffff)")
+    return str(value)
 
 
 def _check_version(text: str) -> str:
@@ -61,6 +86,10 @@ def _check_version(text: str) -> str:
     if major > 0xFF or minor > 0xFF or rev > 0xFFFF or build > 0xFFFF_FFFF:
         raise UsageError(f"version {text} out of range (255.255.65535+4294967295)")
     return text
+
+
+check_version = _check_version
+"""`X.Y.Z[+B]` within MCUboot's ranges, else `UsageError`."""
 
 
 def _check_key(key: Path) -> None:
@@ -108,8 +137,9 @@ def sign_image(
     *,
     version: str = "0.0.0",
     slot_size: int | None = None,
-    header_size: int = HEADER_SIZE,
+    header_size: int | None = None,
     non_bootable: bool | None = None,
+    security_counter: str = "auto",
 ) -> SignedImage:
     """Sign `image` into `out`; raises `UsageError` with one clear line on failure."""
     from imgtool.image import Image as ImgtoolImage
@@ -117,6 +147,7 @@ def sign_image(
     from imgtool.keys import load as load_key
 
     _check_version(version)
+    counter = check_security_counter(security_counter)
     if not image.is_file():
         raise UsageError(f"image {image} not found")
     _check_key(key)
@@ -124,6 +155,8 @@ def sign_image(
     non_bootable = is_model if non_bootable is None else non_bootable
     default_slot = MODEL_SLOT_SIZE if is_model else FIRMWARE_SLOT_SIZE
     slot = slot_size if slot_size is not None else default_slot
+    default_header = MODEL_HEADER_SIZE if is_model else FIRMWARE_HEADER_SIZE
+    header_size = header_size if header_size is not None else default_header
     payload = image.stat().st_size
     if payload == 0:
         raise UsageError(f"image {image} is empty")
@@ -143,6 +176,8 @@ def sign_image(
         version,
         "--slot-size",
         str(slot),
+        "--security-counter",
+        counter,
     ]
     if non_bootable:
         cmd.append("--non-bootable")
@@ -167,6 +202,9 @@ def sign_image(
         raise UsageError(f"imgtool wrote an unexpected header to {out}")
     if len(data) > slot:
         raise UsageError(f"signed image ({len(data):,} bytes) is bigger than the {slot:#x} slot")
+    from theraloop.update.image import parse_image
+
+    parsed = parse_image(data, str(out))
     return SignedImage(
         path=out,
         size=len(data),
@@ -176,6 +214,8 @@ def sign_image(
         bootable=not flags & IMAGE_F_NON_BOOTABLE,
         slot_size=slot,
         tlvs=_tlv_types(data, hdr_size + img_size),
+        header_size=hdr_size,
+        security_counter=parsed.security_counter,
     )
 
 
@@ -226,10 +266,17 @@ def _number(ctx: click.Context, param: click.Parameter, value: str | None) -> in
 @click.option(
     "--header-size",
     callback=_number,
-    default=str(HEADER_SIZE),
-    show_default=True,
     metavar="N",
-    help="MCUboot header size (zero-padded in front of the payload).",
+    help="MCUboot header size (zero-padded in front of the payload). "
+    f"[default: {FIRMWARE_HEADER_SIZE:#x} firmware, {MODEL_HEADER_SIZE:#x} .tflite model]",
+)
+@click.option(
+    "--security-counter",
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Security counter TLV (anti-rollback); auto: (major << 24) + (minor << 16) + "
+    "revision of --version.",
 )
 @click.option(
     "--non-bootable",
@@ -246,8 +293,9 @@ def sign(
     out: Path,
     version: str,
     slot_size: int | None,
-    header_size: int,
+    header_size: int | None,
     non_bootable: bool | None,
+    security_counter: str,
 ) -> None:
     """Sign IMAGE (.bin firmware or .tflite model) as an MCUboot image with Ed25519."""
     signed = sign_image(
@@ -258,6 +306,7 @@ def sign(
         slot_size=slot_size,
         header_size=header_size,
         non_bootable=non_bootable or None,
+        security_counter=security_counter,
     )
     state.emit(
         {
@@ -268,6 +317,8 @@ def sign(
             "sha256": signed.sha256,
             "bootable": signed.bootable,
             "slot_size": signed.slot_size,
+            "header_size": signed.header_size,
+            "security_counter": signed.security_counter,
             "tlvs": [f"{t:#04x}" for t in signed.tlvs],
         },
         human=(

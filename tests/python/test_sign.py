@@ -45,12 +45,13 @@ def test_firmware_signed_and_verified_by_imgtool(tmp_path: Path, key: Path) -> N
     data = out.read_bytes()
     magic, _load, hdr, _prot, size, flags = struct.unpack_from("<IIHHII", data)
     major, minor, rev, build = struct.unpack_from("<BBHI", data, 20)
-    assert (magic, hdr, size, flags) == (0x96F3B83D, 0x20, len(payload), 0)
+    assert (magic, hdr, size, flags) == (0x96F3B83D, 0x200, len(payload), 0)
     assert (major, minor, rev, build) == (1, 2, 3, 4)
-    assert data[0x20 : 0x20 + len(payload)] == payload
+    assert data[0x200 : 0x200 + len(payload)] == payload
     assert result["version"] == "1.2.3+4" and result["bootable"] is True
-    assert result["bytes"] == len(data) and result["slot_size"] == 0x60000
-    assert {"0x10", "0x01", "0x24"} <= set(result["tlvs"])  # SHA-256, key hash, Ed25519
+    assert result["bytes"] == len(data) and result["slot_size"] == 0x40000
+    assert {"0x10", "0x01", "0x24", "0x50"} <= set(result["tlvs"])  # + security counter
+    assert result["security_counter"] == (1 << 24) + (2 << 16) + 3  # imgtool's auto
     assert len(str(result["sha256"])) == 64
 
 
@@ -59,7 +60,7 @@ def test_model_is_non_bootable_automatically(tmp_path: Path, key: Path) -> None:
     src.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(1000))
     out = tmp_path / "model.signed.bin"
     result = _sign(src, key, out)
-    assert result["bootable"] is False and result["slot_size"] == 0x10000
+    assert result["bootable"] is False and result["slot_size"] == 0x20000
     assert struct.unpack_from("<I", out.read_bytes(), 16)[0] & 0x10  # IMAGE_F_NON_BOOTABLE
     assert _run(IMGTOOL, "verify", "-k", str(key), str(out)).returncode == 0
 

@@ -13,6 +13,7 @@ import click
 import numpy as np
 from tqdm import tqdm
 
+from theraloop.bench import update as update_bench
 from theraloop.bench.measure import AGREEMENT_LIMIT, VariantResult, bench_inputs, run_variant
 from theraloop.bench.sizes import (
     EngineSize,
@@ -243,7 +244,7 @@ def _human(data: dict[str, Any], variants: list[Variant]) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--model",
     "models",
@@ -295,7 +296,13 @@ def bench(
     the ratio to the MAC bound (MACs / 2), the exact arena, the engine's flash (from
     the linker map) and the firmware's flash and RAM, next to TFLM's figures for the
     reference models. Method: docs/engine.md, "Benchmark method".
+
+    Subcommands: `bench upload` (image upload throughput against the serial line) and
+    `bench verify` (the bootloader's SHA-256 and Ed25519 cycles); without one, the
+    inference benchmark runs.
     """
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     paths = [p.resolve() for p in models] or _default_models()
     dsp_elf = (elf or default_elf()).resolve()
     wanted = ["dsp", "portable"] if variant == "both" else [variant]
@@ -366,3 +373,7 @@ def bench(
         ),
     }
     state.emit(data, _human(data, variants))
+
+
+bench.add_command(update_bench.upload)
+bench.add_command(update_bench.verify)

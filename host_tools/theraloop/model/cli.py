@@ -19,6 +19,7 @@ from theraloop.model.report import build_report, render_report
 from theraloop.model.tflite_file import ModelFormatError, parse
 from theraloop.model.train_cli import eval_, train
 from theraloop.model.verify import VerifyResult, verify_model
+from theraloop.update.model_cmds import MODEL_UPDATE_COMMANDS
 
 _MODEL_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _JSON_HELP = "Print the result as one JSON object (same as the global --json)."
@@ -50,7 +51,7 @@ def _global_port(ctx: click.Context) -> str | None:
 
 @click.group()
 def model() -> None:
-    """Inspect, convert and verify .tflite models for the on-device engine."""
+    """Inspect, convert, verify .tflite models; push, list, activate models on a device."""
 
 
 @model.command()
@@ -227,3 +228,5 @@ def verify(
 
 model.add_command(train)
 model.add_command(eval_)
+for _command in MODEL_UPDATE_COMMANDS:  # push, list, activate, confirm, rollback
+    model.add_command(_command)

@@ -161,6 +161,17 @@ class _TheraloopGroup:
 # --- info --------------------------------------------------------------------------
 
 
+def _hex_bytes(value: Any) -> Any:
+    """`value` with every byte string (at any depth) as lowercase hex, for JSON."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, dict):
+        return {key: _hex_bytes(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hex_bytes(item) for item in value]
+    return value
+
+
 class InfoReadRequest(smpmsg.ReadRequest):
     """Read the device identity, uptime, reset reason and last fault."""
 
@@ -175,7 +186,8 @@ class InfoReadResponse(smpmsg.ReadResponse):
     smp's message base class already uses `version` for the SMP protocol version.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # ser_json_bytes: byte strings (the running image's `hash`) as hex in `to_dict`
+    model_config = ConfigDict(extra="allow", frozen=True, ser_json_bytes="hex")
 
     _GROUP_ID = THERALOOP_GROUP_ID
     _COMMAND_ID = TheraloopCommand.INFO
@@ -210,7 +222,9 @@ class InfoReadResponse(smpmsg.ReadResponse):
 
     def to_dict(self) -> dict[str, Any]:
         """The response as the device sent it (wire names, JSON-compatible values)."""
-        data = self.model_dump(mode="json", exclude={"header", "version", "sequence", "smp_data"})
+        data = _hex_bytes(
+            self.model_dump(mode="python", exclude={"header", "version", "sequence", "smp_data"})
+        )
         data["version"] = data.pop("firmware_version")
         order = ["version", "source_revision", "build_id", "board", "uptime_ms"]
         order += ["reset_reason", "fault", "smp_stats"]

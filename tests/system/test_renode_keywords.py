@@ -61,3 +61,15 @@ def test_renode_files_reference_each_other() -> None:
         assert f"connector Connect sysbus.{usart}" in resc
         assert f"{usart}: UART.STM32_UART" in repl
     assert 'CreateServerSocketTerminal $cli_port "cli" false' in resc
+
+
+def test_renode_flash_matches_the_qemu_flash_image() -> None:
+    """Renode programs the flash as the QEMU runner does: bootloader + signed application."""
+    from theraloop.sim import flash_image
+
+    resc = (ROOT / "sim/renode/theraloop.resc").read_text()
+    primary = flash_image.FLASH_BASE + flash_image.FW_PRIMARY_OFFSET
+    assert f"sysbus LoadBinary $image {primary:#010x}" in resc
+    assert "theraloop.signed.bin" in resc
+    assert "firmware/bootloader/stm32f4/theraloop_bootloader.elf" in resc
+    assert "sysbus LoadELF $bootloader" in resc

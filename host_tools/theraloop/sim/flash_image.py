@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from theraloop.errors import EmulatorError
+from theraloop.errors import EmulatorError, UsageError
 from theraloop.flash.image import load_image
 
 FLASH_BASE: Final = 0x0800_0000
@@ -30,8 +30,12 @@ BOOTLOADER_NAME: Final = "theraloop_bootloader.bin"
 
 
 def is_standalone(elf: Path) -> bool:
-    """True for an image linked at the start of flash (runs without the bootloader)."""
-    return load_image(elf).base == FLASH_BASE
+    """True for an image linked at the start of flash (runs without the bootloader), and
+    for a file that is no ARM ELF at all: QEMU's `-kernel` then reports it in its words."""
+    try:
+        return load_image(elf).base == FLASH_BASE
+    except UsageError:
+        return True
 
 
 def signed_image_for(elf: Path) -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from theraloop.clikit import CliState, json_option, pass_state
-from theraloop.errors import UsageError
+from theraloop.errors import DeviceError, TheraloopError, UsageError
 from theraloop.update.cli_common import image_json, make_options, signing_options, upload_with_bar
 from theraloop.update.client import (
     MODEL_IMAGE,
@@ -97,6 +97,20 @@ def render_listing(listing: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _refusal_reason(dev: Any, image_hash: bytes) -> str:
+    """': <reason>' from the slot that received a refused image, or ''."""
+    try:
+        listing = model_list(dev)
+    except TheraloopError:
+        return ""
+    entry = slot_with_hash(listing, image_hash)
+    if entry is None:  # refused before its hash was known: the slot that holds an error
+        entry = next((e for e in listing.get("slots", []) if e.get("error")), None)
+    if entry is None or not entry.get("error"):
+        return ""
+    return f": {entry['error']}"
+
+
 def _check_activation(confirm: bool, confirm_after: int | None) -> None:
     if confirm and confirm_after is not None:
         raise UsageError("--confirm keeps the model at once; --confirm-after is for a test")
@@ -163,9 +177,13 @@ def push(
     with tempfile.TemporaryDirectory(prefix="theraloop-model-") as tmp:
         image = prepare_model_image(file, opts, Path(tmp))
     with state.device() as dev:
-        result = upload_with_bar(
-            dev, image, image_number=MODEL_IMAGE, label="model", quiet=state.json
-        )
+        try:
+            result = upload_with_bar(
+                dev, image, image_number=MODEL_IMAGE, label="model", quiet=state.json
+            )
+        except DeviceError as exc:
+            # The image group's error code says which check failed; the slot says why.
+            raise UpdateError(f"{exc}{_refusal_reason(dev, image.hash)}") from exc
         listing = model_list(dev)
         entry = slot_with_hash(listing, image.hash)
         if entry is None:

@@ -48,7 +48,8 @@ def test_sim_serve_prints_where_to_connect_and_stops_qemu_on_signal(firmware_elf
     )
     try:
         ready = json.loads(_first_line(proc, 20.0))
-        assert set(ready) == {"cli", "afe", "stim", "gdb", "pid", "elf"}
+        assert set(ready) == {"cli", "afe", "stim", "gdb", "pid", "elf", "flash"}
+        assert Path(ready["flash"]).name == "theraloop-flash.bin"
         for role in ("cli", "afe", "stim"):
             assert ready[role].startswith("socket://127.0.0.1:")
         assert ready["gdb"] is None

@@ -76,6 +76,8 @@ def config_set(state: CliState, assignments: tuple[str, ...]) -> None:
         f"{answer.get('model')}: {answer.get('model_state')}; worst case the limits allow: "
         f"{charge:.1f} nC/phase, {density:.2f} uC/cm2/phase, Shannon k {k:.3f}"
     )
+    if answer.get("saved") is False:
+        human += f"; NOT saved to flash ({answer.get('save_err', 'unknown error')})"
     state.emit(answer, human=human)
 
 

@@ -24,6 +24,7 @@
 #define USART_AF 7u
 
 #define SCB_ICSR_PENDSTCLR (1UL << 25)
+#define SCB_ICSR_PENDSTSET (1UL << 26)
 
 #if TL_STM32F4_CLI_PINS_PB6_PB7
 #define TX_PORT 1u /* GPIOB */
@@ -122,11 +123,17 @@ static void cycles_start(void)
 static uint32_t cycles_now(void *ctx)
 {
     (void)ctx;
-    uint32_t w, v;
-    do {
-        w = s_wraps;
+    /* With interrupts masked the wrap count is stable; a wrap the handler has not counted
+     * yet shows as a pending SysTick, and the counter is read again after seeing it so
+     * that value and count belong to the same period. */
+    tl_irq_disable();
+    uint32_t v = TL_SYSTICK->CVR;
+    uint32_t w = s_wraps;
+    if ((TL_SCB->ICSR & SCB_ICSR_PENDSTSET) != 0u) {
         v = TL_SYSTICK->CVR;
-    } while (w != s_wraps);
+        w++;
+    }
+    tl_irq_enable();
     return (w << 24) + (TL_SYSTICK_RVR_MAX - v);
 }
 

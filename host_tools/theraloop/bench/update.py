@@ -250,7 +250,9 @@ def verify(state: CliState, elf: Path | None, boot_timeout: float) -> None:
     """Cycles the bootloader spends checking the primary image (SHA-256, Ed25519).
 
     Boots QEMU with -icount, halted, connects to the CLI port first (QEMU drops serial
-    output nobody reads), then lets the CPU run and parses the check line.
+    output nobody reads), then lets the CPU run and parses the check line. The line's
+    SysTick ticks are converted to instructions executed (QEMU -icount), reported as
+    cycles at one instruction per cycle.
     """
     from theraloop.flash.gdb_rsp import GdbClient
     from theraloop.sim.qemu import QemuRunner
@@ -270,7 +272,12 @@ def verify(state: CliState, elf: Path | None, boot_timeout: float) -> None:
         raise EmulatorError(
             f"no bootloader check line within {boot_timeout:g} s on the CLI port (got: {tail})"
         )
-    sha, ed = int(m["sha"]), int(m["ed"])
+    # The bootloader counts SysTick ticks of the 168 MHz core clock as QEMU models it;
+    # under -icount one instruction is 2^shift ns, so a tick is 1e9 / 2^shift / 168e6
+    # instructions (5.95 at shift 0). Reported as cycles at one instruction per cycle.
+    sha_ticks, ed_ticks = int(m["sha"]), int(m["ed"])
+    per_tick = 1e9 / (2**qemu.settings.icount_shift) / CPU_HZ
+    sha, ed = round(sha_ticks * per_tick), round(ed_ticks * per_tick)
     banner = found.get("banner")
     data: dict[str, Any] = {
         "elf": str(image),
@@ -278,6 +285,8 @@ def verify(state: CliState, elf: Path | None, boot_timeout: float) -> None:
         "result": m["result"],
         "version": m["version"],
         "bytes": int(m["bytes"]),
+        "systick_ticks": {"sha256": sha_ticks, "ed25519": ed_ticks},
+        "instructions_per_tick": round(per_tick, 4),
         "sha256_cycles": sha,
         "ed25519_cycles": ed,
         "total_cycles": sha + ed,

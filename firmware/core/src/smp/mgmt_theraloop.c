@@ -92,15 +92,17 @@ static bool put_image(zcbor_state_t *e)
     }
     char ver[40];
     size_t n = tl_mcuboot_version_str(&v, ver, sizeof ver);
-    const tl_boot_state_t *bs = tl_fw_update_boot_state();
+    const tl_boot_state_t *bs = tl_fw_update_boot_state(); /* what this boot did */
+    tl_boot_state_t now;                                   /* confirmed, counter: live */
+    tl_fw_update_boot_state_now(&now);
     const tl_mgmt_img_error_t *err = tl_mgmt_img_last_error();
     return zcbor_map_start_encode(e, 8) && zcbor_tstr_put_lit(e, "version") &&
            zcbor_tstr_encode_ptr(e, ver, n) && zcbor_tstr_put_lit(e, "hash") &&
            zcbor_bstr_encode_ptr(e, (const char *)hash, sizeof hash) &&
-           zcbor_tstr_put_lit(e, "confirmed") && zcbor_bool_put(e, bs->testing == 0u) &&
+           zcbor_tstr_put_lit(e, "confirmed") && zcbor_bool_put(e, now.testing == 0u) &&
            put_str(e, "boot", tl_boot_result_name(bs->last_result)) &&
            put_u32(e, "boot_detail", bs->last_detail) &&
-           put_u32(e, "security_counter", bs->security_counter) &&
+           put_u32(e, "security_counter", now.security_counter) &&
            put_str(e, "last_error", err->set ? err->reason : "") && zcbor_map_end_encode(e, 8);
 }
 

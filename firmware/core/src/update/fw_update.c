@@ -350,6 +350,11 @@ const tl_boot_state_t *tl_fw_update_boot_state(void)
     return &g_fw.boot_at_init;
 }
 
+void tl_fw_update_boot_state_now(tl_boot_state_t *out)
+{
+    *out = boot_now();
+}
+
 void tl_fw_update_describe(uint32_t err, uint32_t detail, char *buf, uint32_t cap)
 {
     if (buf == NULL || cap == 0u) {
@@ -370,9 +375,8 @@ void tl_fw_update_describe(uint32_t err, uint32_t detail, char *buf, uint32_t ca
         } else if (e == TL_IMG_ERR_KIND) {
             tl_imgt_text_add(buf, cap, ": not bootable firmware");
         } else if (e == TL_IMG_ERR_ROLLBACK) {
-            tl_imgt_text_add(buf, cap, ": security counter ");
-            tl_imgt_text_add_u32(buf, cap, d);
-            tl_imgt_text_add(buf, cap, " below ");
+            /* the detail holds only 16 bits of the image's counter: name the limit */
+            tl_imgt_text_add(buf, cap, ": security counter below ");
             tl_imgt_text_add_u32(buf, cap, boot_now().security_counter);
         }
     } else if (err == TL_IMGT_ERR_OLDER) {

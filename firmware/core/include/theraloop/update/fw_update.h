@@ -49,6 +49,9 @@ bool tl_fw_update_running(tl_mcuboot_version_t *version, uint8_t hash[32]);
 /* The boot state as the application found it at init (last_result etc.). */
 const tl_boot_state_t *tl_fw_update_boot_state(void);
 
+/* The boot state now (after confirms and swap requests since boot). */
+void tl_fw_update_boot_state_now(tl_boot_state_t *out);
+
 /* Text for a firmware target error (err tl_imgt_err_t, detail as returned), e.g.
  * "image: signature", "image: format: bad_magic", "image: rollback: counter 3 < 5",
  * "older: 1.0.0 < 1.1.0". Always NUL-terminated. */

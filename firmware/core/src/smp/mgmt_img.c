@@ -228,18 +228,9 @@ static tl_mgmt_err_t fail_target(tl_smp_req_t *req, uint8_t cmd, uint8_t image,
 
 static bool put_version(zcbor_state_t *e, const tl_mcuboot_version_t *v)
 {
-    char s[32];
-    s[0] = '\0';
-    tl_imgt_text_add_u32(s, sizeof(s), v->major);
-    tl_imgt_text_add(s, sizeof(s), ".");
-    tl_imgt_text_add_u32(s, sizeof(s), v->minor);
-    tl_imgt_text_add(s, sizeof(s), ".");
-    tl_imgt_text_add_u32(s, sizeof(s), v->revision);
-    if (v->build != 0u) {
-        tl_imgt_text_add(s, sizeof(s), ".");
-        tl_imgt_text_add_u32(s, sizeof(s), v->build);
-    }
-    return zcbor_tstr_put_lit(e, "version") && zcbor_tstr_encode_ptr(e, s, strlen(s));
+    char s[48];
+    size_t n = tl_mcuboot_version_str(v, s, sizeof s); /* MCUmgr's "1.2.3[.4]" */
+    return zcbor_tstr_put_lit(e, "version") && zcbor_tstr_encode_ptr(e, s, n);
 }
 
 static bool put_flag(zcbor_state_t *e, const char *key, bool v)
